@@ -1,0 +1,82 @@
+"""Exceptions raised by k8s-mlserve.
+
+The tree (each HTTP status is chosen in one place, ``server.errors``)::
+
+    MLServeError
+    ├── ConfigurationError      settings or a deployment spec are invalid
+    ├── BundleError             a model bundle cannot be written or read
+    │   ├── BundleNotFoundError     no bundle (or no current version) at a path
+    │   └── IntegrityError          model.joblib does not match its recorded sha256
+    ├── ModelSourceError        a model source (e.g. an MLflow registry) cannot provide a model
+    ├── ModelNotLoadedError     a prediction was asked for before any model was loaded
+    ├── SchemaMismatchError     a new model's input schema is incompatible with the served one
+    ├── DatasetError            a training dataset cannot be read or lacks required columns
+    └── ValidationError         request rows do not match the model's input schema
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MLServeError(Exception):
+    """Root of every error k8s-mlserve raises on purpose."""
+
+
+class ConfigurationError(MLServeError):
+    """Settings or a deployment spec are invalid."""
+
+
+class BundleError(MLServeError):
+    """A model bundle cannot be written or read."""
+
+
+class BundleNotFoundError(BundleError):
+    """No bundle, registry or current version exists at the given path."""
+
+
+class IntegrityError(BundleError):
+    """The pickled model does not match the sha256 recorded in its metadata."""
+
+
+class ModelSourceError(MLServeError):
+    """A model source (a registry, a tracking server) cannot provide a model."""
+
+
+class ModelNotLoadedError(MLServeError):
+    """A prediction was requested while no model is loaded."""
+
+
+class SchemaMismatchError(MLServeError):
+    """A candidate model's input schema is incompatible with the one being served."""
+
+
+class DatasetError(MLServeError):
+    """A training dataset cannot be read or lacks a required column."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of one input row."""
+
+    field: str
+    message: str
+    row: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"field": self.field, "message": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
+
+
+class ValidationError(MLServeError):
+    """Request rows do not match the model's input schema."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        summary = "; ".join(
+            (f"row {e.row}: " if e.row is not None else "") + f"{e.field}: {e.message}"
+            for e in errors[:5]
+        )
+        super().__init__(summary or "invalid input")

@@ -1,0 +1,225 @@
+"""Server settings: environment variables (prefix ``MLSERVE_``, sections joined by ``__``) and a
+secrets directory, the way Kubernetes mounts a Secret.
+
+Examples::
+
+    MLSERVE_MODEL__PATH=/models/diabetes     # a bundle or a registry directory
+    MLSERVE_SERVER__PORT=8000
+    MLSERVE_AUTH__API_KEYS=key-one,key-two   # or the file <secrets dir>/auth__api_keys
+    MLSERVE_SECRETS_DIR=/etc/k8s-mlserve/secrets
+
+``MLFLOW_TRACKING_URI`` is honoured when ``MLSERVE_MLFLOW__TRACKING_URI`` is not set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+from pydantic_settings.sources import NestedSecretsSettingsSource
+
+from .errors import ConfigurationError
+
+DEFAULT_SECRETS_DIR = Path("/etc/k8s-mlserve/secrets")
+SECRETS_DIR_ENV = "MLSERVE_SECRETS_DIR"
+
+
+class ServerSettings(BaseModel):
+    """HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="larger bodies get 413")
+    max_instances: int = Field(1000, ge=1, description="rows allowed in one request")
+    shutdown_timeout: float = Field(
+        20.0, gt=0, description="seconds in-flight requests get to finish after SIGTERM"
+    )
+    environment: str = "development"
+
+
+class ModelSettings(BaseModel):
+    """Where the model comes from."""
+
+    path: Path | None = Field(None, description="a bundle directory or a registry directory")
+    uri: str | None = Field(
+        None, description="an MLflow model URI: models:/NAME@ALIAS, models:/NAME/VERSION, runs:/..."
+    )
+    cache_dir: Path | None = Field(
+        None, description="where a model loaded from MLflow is written through as a bundle"
+    )
+    resolution: Annotated[list[Literal["bundle", "mlflow"]], NoDecode] = Field(
+        default_factory=lambda: ["bundle", "mlflow"],
+        description="order in which sources are tried at start",
+    )
+    poll_interval: float = Field(30.0, gt=0, description="seconds between checks for a new version")
+
+    @field_validator("resolution", mode="before")
+    @classmethod
+    def _split_resolution(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class AuthSettings(BaseModel):
+    """API keys (several allowed, for rotation) and the monitoring token."""
+
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    monitoring_token: SecretStr | None = None
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [k.strip() for k in value.replace("\n", ",").split(",") if k.strip()]
+        return value
+
+    @field_validator("monitoring_token", mode="before")
+    @classmethod
+    def _strip_token(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_keys)
+
+
+class BatchingSettings(BaseModel):
+    """Micro-batching of concurrent requests into one model call."""
+
+    max_batch_size: int = Field(64, ge=1, description="rows gathered into one model call")
+    max_wait_ms: float = Field(
+        2.0, ge=0, description="longest a queued row waits for company; 0 disables waiting"
+    )
+
+
+class ResponseSettings(BaseModel):
+    """Overrides for example-specific response fields."""
+
+    risk_labels: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="labels of the risk bands, low to high, e.g. 'Faible,Modéré,Élevé'"
+    )
+
+    @field_validator("risk_labels", mode="before")
+    @classmethod
+    def _split_labels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+class DriftSettings(BaseModel):
+    """Online drift detection over a window of recent requests."""
+
+    enabled: bool = True
+    window_size: int = Field(1000, ge=10, description="recent rows kept per replica")
+    min_rows: int = Field(100, ge=5, description="fewer rows than this: insufficient data")
+    p_value: float = Field(0.05, gt=0, lt=1, description="significance before correction")
+    psi_warning: float = Field(0.1, gt=0)
+    psi_drift: float = Field(0.25, gt=0)
+    dataset_share: float = Field(
+        0.5, gt=0, le=1, description="share of drifting features that makes the dataset drift"
+    )
+
+
+class RequestLogSettings(BaseModel):
+    """JSON-lines log of validated inputs and predictions (for offline drift checks)."""
+
+    dir: Path | None = None
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    backups: int = Field(5, ge=0)
+
+
+class MLflowSettings(BaseModel):
+    """MLflow tracking server used to resolve model URIs."""
+
+    tracking_uri: str | None = None
+
+
+class Settings(BaseSettings):
+    """All settings of a k8s-mlserve server."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MLSERVE_",
+        env_nested_delimiter="__",
+        secrets_prefix="",
+        secrets_nested_delimiter="__",
+        secrets_dir_missing="ok",
+        extra="ignore",
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    model: ModelSettings = Field(default_factory=ModelSettings)  # type: ignore[arg-type]
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    batching: BatchingSettings = Field(default_factory=BatchingSettings)  # type: ignore[arg-type]
+    response: ResponseSettings = Field(default_factory=ResponseSettings)  # type: ignore[arg-type]
+    drift: DriftSettings = Field(default_factory=DriftSettings)  # type: ignore[arg-type]
+    request_log: RequestLogSettings = Field(default_factory=RequestLogSettings)  # type: ignore[arg-type]
+    mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
+
+    @model_validator(mode="after")
+    def _defaults_from_environment(self) -> Settings:
+        if self.mlflow.tracking_uri is None and os.environ.get("MLFLOW_TRACKING_URI"):
+            self.mlflow.tracking_uri = os.environ["MLFLOW_TRACKING_URI"]
+        if self.drift.psi_warning >= self.drift.psi_drift:
+            raise ValueError("drift.psi_warning must be below drift.psi_drift")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            NestedSecretsSettingsSource(file_secret_settings),
+        )
+
+
+def load_settings(secrets_dir: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment and the secrets directory.
+
+    The secrets directory is ``secrets_dir``, else ``$MLSERVE_SECRETS_DIR``, else
+    ``/etc/k8s-mlserve/secrets`` when it exists. Invalid values raise ``ConfigurationError``
+    naming each setting.
+    """
+    chosen = secrets_dir or os.environ.get(SECRETS_DIR_ENV)
+    if chosen is None and DEFAULT_SECRETS_DIR.is_dir():
+        chosen = DEFAULT_SECRETS_DIR
+    if chosen is not None and not Path(chosen).is_dir():
+        raise ConfigurationError(f"secrets directory {chosen} does not exist")
+    try:
+        return Settings(_secrets_dir=chosen, **overrides)  # type: ignore[call-arg]
+    except PydanticValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc, prefix="MLSERVE_")) from exc
+    except SettingsError as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from exc
+
+
+def describe_validation_error(exc: PydanticValidationError, prefix: str = "") -> str:
+    """One line per problem, naming the setting as an environment variable would."""
+    lines = []
+    for error in exc.errors():
+        location = "__".join(str(part) for part in error["loc"] if not isinstance(part, int))
+        name = f"{prefix}{location.upper()}" if location else "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
