@@ -77,13 +77,16 @@ class BundleRegistry:
         if target.exists():
             raise BundleError(f"version {version!r} already exists in {self.root}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        if bundle_dir.parent.resolve() == target.parent.resolve():
+        try:
             os.replace(bundle_dir, target)
-        else:
+        except OSError:
+            # Another filesystem: copy next to the target first, so the final step is a rename.
             staging = self.staging_dir()
-            shutil.copytree(bundle_dir, staging / "b")
-            os.replace(staging / "b", target)
-            staging.rmdir()
+            try:
+                shutil.copytree(bundle_dir, staging / "b")
+                os.replace(staging / "b", target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         if make_current:
             self.set_current(version)
         return target

@@ -14,6 +14,7 @@ Examples::
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,6 +45,11 @@ class ServerSettings(BaseModel):
     max_instances: int = Field(1000, ge=1, description="rows allowed in one request")
     shutdown_timeout: float = Field(
         20.0, gt=0, description="seconds in-flight requests get to finish after SIGTERM"
+    )
+    drain_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="after SIGTERM, keep serving (with /ready at 503) this long before closing",
     )
     environment: str = "development"
 
@@ -123,14 +129,29 @@ class ResponseSettings(BaseModel):
 
 
 class DriftSettings(BaseModel):
-    """Online drift detection over a window of recent requests."""
+    """Drift detection: the window of recent requests and the thresholds (see docs/drift.md).
+
+    A feature drifts when its test is significant after the correction for testing several
+    features (``p_value``, ``correction``) and its PSI shows a change worth acting on
+    (``min_psi``); the dataset drifts when at least ``dataset_share`` of the features do.
+    """
 
     enabled: bool = True
     window_size: int = Field(1000, ge=10, description="recent rows kept per replica")
     min_rows: int = Field(100, ge=5, description="fewer rows than this: insufficient data")
-    p_value: float = Field(0.05, gt=0, lt=1, description="significance before correction")
-    psi_warning: float = Field(0.1, gt=0)
-    psi_drift: float = Field(0.25, gt=0)
+    p_value: float = Field(0.05, gt=0, lt=1, description="significance level of each test")
+    correction: Literal["benjamini-hochberg", "bonferroni", "none"] = Field(
+        "benjamini-hochberg", description="multiple-testing correction across features"
+    )
+    min_psi: float = Field(
+        0.1,
+        ge=0,
+        description="PSI below which a significant change is only a warning; 0 trusts the test",
+    )
+    psi_warning: float = Field(0.1, gt=0, description="PSI band: moderate change from here")
+    psi_drift: float = Field(
+        0.25, gt=0, description="PSI band: major change from here (a warning even untested)"
+    )
     dataset_share: float = Field(
         0.5, gt=0, le=1, description="share of drifting features that makes the dataset drift"
     )
@@ -195,12 +216,16 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(secrets_dir: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    secrets_dir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
     """Build settings from the environment and the secrets directory.
 
     The secrets directory is ``secrets_dir``, else ``$MLSERVE_SECRETS_DIR``, else
-    ``/etc/k8s-mlserve/secrets`` when it exists. Invalid values raise ``ConfigurationError``
-    naming each setting.
+    ``/etc/k8s-mlserve/secrets`` when it exists. ``overrides`` (e.g. command-line options) replace
+    single keys of a section: ``{"server": {"port": 9000}}``. Invalid values raise
+    ``ConfigurationError`` naming each setting.
     """
     chosen = secrets_dir or os.environ.get(SECRETS_DIR_ENV)
     if chosen is None and DEFAULT_SECRETS_DIR.is_dir():
@@ -208,11 +233,17 @@ def load_settings(secrets_dir: str | os.PathLike[str] | None = None, **overrides
     if chosen is not None and not Path(chosen).is_dir():
         raise ConfigurationError(f"secrets directory {chosen} does not exist")
     try:
-        return Settings(_secrets_dir=chosen, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_secrets_dir=chosen)  # type: ignore[call-arg]
+        if overrides:
+            data = settings.model_dump()
+            for section, values in overrides.items():
+                data[section] = {**data[section], **values}
+            settings = Settings.model_validate(data)
     except PydanticValidationError as exc:
         raise ConfigurationError(describe_validation_error(exc, prefix="MLSERVE_")) from exc
     except SettingsError as exc:
         raise ConfigurationError(f"invalid settings: {exc}") from exc
+    return settings
 
 
 def describe_validation_error(exc: PydanticValidationError, prefix: str = "") -> str:

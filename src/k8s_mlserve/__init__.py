@@ -1,0 +1,55 @@
+"""k8s-mlserve: serve scikit-learn and MLflow models on Kubernetes."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .bundle import Bundle, BundleMetadata, ResponseSpec, load_bundle, read_metadata, write_bundle
+from .errors import (
+    BundleError,
+    BundleNotFoundError,
+    ConfigurationError,
+    IntegrityError,
+    MLServeError,
+    ModelNotLoadedError,
+    ModelSourceError,
+    SchemaMismatchError,
+    ValidationError,
+)
+from .registry import BundleRegistry, resolve_bundle_path
+from .schema import InputSchema
+from .settings import Settings, load_settings
+
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "BundleMetadata",
+    "BundleNotFoundError",
+    "BundleRegistry",
+    "ConfigurationError",
+    "InputSchema",
+    "IntegrityError",
+    "MLServeError",
+    "ModelNotLoadedError",
+    "ModelSourceError",
+    "ResponseSpec",
+    "SchemaMismatchError",
+    "Settings",
+    "ValidationError",
+    "__version__",
+    "create_app",
+    "load_bundle",
+    "load_settings",
+    "read_metadata",
+    "resolve_bundle_path",
+    "write_bundle",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The server pulls in starlette and uvicorn: import it only when asked for.
+    if name == "create_app":
+        from .server import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,169 @@
+"""Adaptive micro-batching: concurrent requests share one model call.
+
+A request that finds the model idle runs at once. Requests that arrive while a call is running
+queue up and go together in the next call, up to ``max_batch_size`` rows. Under load (the previous
+call served more than one request), the batcher also waits up to ``max_wait_ms`` for more company
+before calling the model. Results go back to each request in order; if a combined call fails, each
+request is retried alone so that only the faulty one fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+RowT = TypeVar("RowT")
+OutT = TypeVar("OutT")
+
+# A batch function takes rows and returns one output per row (same order).
+BatchFn = Callable[[Sequence[RowT]], Sequence[OutT]]
+
+
+@dataclass
+class _Pending(Generic[RowT, OutT]):
+    rows: Sequence[RowT]
+    future: asyncio.Future[Sequence[OutT]]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class BatchStats:
+    """Counters for observability (read by the metrics endpoint)."""
+
+    calls: int = 0
+    rows: int = 0
+    requests: int = 0
+    last_batch_rows: int = 0
+
+
+class MicroBatcher(Generic[RowT, OutT]):
+    """Gathers rows from concurrent callers into batched calls of ``fn`` on an executor."""
+
+    def __init__(
+        self,
+        fn: Callable[[Sequence[RowT]], Sequence[OutT]],
+        *,
+        max_batch_size: int = 64,
+        max_wait_ms: float = 2.0,
+        executor: Executor | None = None,
+    ) -> None:
+        if max_batch_size < 1:
+            raise ValueError("max_batch_size must be at least 1")
+        self._fn = fn
+        self._max_rows = max_batch_size
+        self._max_wait = max_wait_ms / 1000.0
+        self._executor = executor
+        self._queue: asyncio.Queue[_Pending[RowT, OutT] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._busy_before = False
+        self._closed = False
+        self.stats = BatchStats()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def submit(self, rows: Sequence[RowT]) -> Sequence[OutT]:
+        """Queue ``rows`` and wait for their outputs."""
+        if self._closed:
+            raise RuntimeError("batcher is closed")
+        self.start()
+        future: asyncio.Future[Sequence[OutT]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(rows, future))
+        return await future
+
+    async def close(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            rows = len(first.rows)
+            stop = self._drain(batch, rows)
+            rows = sum(len(p.rows) for p in batch)
+            if not stop and self._busy_before and self._max_wait > 0 and rows < self._max_rows:
+                stop = await self._wait_for_company(batch, rows, loop)
+            self._busy_before = len(batch) > 1 or not self._queue.empty()
+            await self._call(batch, loop)
+            if stop:
+                return
+
+    def _drain(self, batch: list[_Pending[RowT, OutT]], rows: int) -> bool:
+        """Move already-queued requests into ``batch``; True when the close marker was seen."""
+        while rows < self._max_rows and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                return True
+            batch.append(item)
+            rows += len(item.rows)
+        return False
+
+    async def _wait_for_company(
+        self, batch: list[_Pending[RowT, OutT]], rows: int, loop: asyncio.AbstractEventLoop
+    ) -> bool:
+        deadline = batch[0].enqueued + self._max_wait
+        while rows < self._max_rows:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            try:
+                item = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                break
+            if item is None:
+                return True
+            batch.append(item)
+            rows += len(item.rows)
+        return False
+
+    async def _call(self, batch: list[_Pending[RowT, OutT]], loop: asyncio.AbstractEventLoop) -> None:
+        live = [p for p in batch if not p.future.cancelled()]
+        if not live:
+            return
+        combined = [row for p in live for row in p.rows]
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._fn, combined)
+        except Exception:
+            if len(live) == 1:
+                await self._call_alone(live[0], loop)
+            else:
+                for pending in live:
+                    await self._call_alone(pending, loop)
+            return
+        self.stats.calls += 1
+        self.stats.rows += len(combined)
+        self.stats.requests += len(live)
+        self.stats.last_batch_rows = len(combined)
+        start = 0
+        for pending in live:
+            end = start + len(pending.rows)
+            if not pending.future.done():
+                pending.future.set_result(outputs[start:end])
+            start = end
+
+    async def _call_alone(self, pending: _Pending[RowT, OutT], loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._fn, pending.rows)
+        except Exception as exc:
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+            return
+        self.stats.calls += 1
+        self.stats.rows += len(pending.rows)
+        self.stats.requests += 1
+        if not pending.future.done():
+            pending.future.set_result(outputs)

@@ -1,0 +1,140 @@
+"""The inference core: validated rows in, JSON-ready results out. Knows nothing about HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .bundle import Bundle, BundleMetadata, ResponseSpec
+from .errors import ConfigurationError, ValidationError
+from .schema import InputSchema
+
+Row = Mapping[str, Any]
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchOutput:
+    """What one model call produced for a batch of rows."""
+
+    results: list[Result]
+    labels: list[Any]
+    scores: list[float | None]
+
+
+class Predictor:
+    """Runs one loaded model on batches of validated rows."""
+
+    def __init__(self, bundle: Bundle, *, risk_labels: Sequence[str] | None = None) -> None:
+        self.bundle = bundle
+        self.metadata: BundleMetadata = bundle.metadata
+        self.schema: InputSchema = bundle.metadata.input_schema
+        self.version = bundle.metadata.version
+        self.name = bundle.metadata.name
+        self._model = bundle.model
+        self._has_proba = hasattr(self._model, "predict_proba")
+        classes = getattr(self._model, "classes_", None)
+        self._classes: list[Any] | None = (
+            [_plain(c) for c in classes] if classes is not None else None
+        )
+        self._class_keys = [str(c) for c in self._classes] if self._classes else []
+        self._response = _response_spec(bundle.metadata.response, risk_labels)
+        self._positive_index = self._positive_class_index()
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self._classes
+
+    def validate(self, rows: Sequence[object]) -> None:
+        """Raise ``ValidationError`` naming every bad field of every bad row."""
+        _, per_row = self.schema.validate_rows(rows)
+        errors = [
+            type(e)(e.field, e.message, index if len(rows) > 1 else None)
+            for index, row_errors in enumerate(per_row)
+            for e in row_errors
+        ]
+        if errors:
+            raise ValidationError(errors)
+
+    def predict(self, rows: Sequence[Row]) -> BatchOutput:
+        """Predict validated rows in one model call (blocking: run it off the event loop)."""
+        frame = self.schema.to_frame(rows)
+        scores: list[float | None]
+        if self._has_proba and self._classes is not None:
+            proba = np.asarray(self._model.predict_proba(frame), dtype=np.float64)
+            winners = proba.argmax(axis=1)
+            labels = [self._classes[i] for i in winners]
+            if self._positive_index is not None:
+                score_col = proba[:, self._positive_index]
+            else:
+                score_col = proba.max(axis=1)
+            scores = score_col.tolist()
+            rounded = np.round(proba, 6).tolist()
+            results = [
+                self._result(label, dict(zip(self._class_keys, probs, strict=True)), score)
+                for label, probs, score in zip(labels, rounded, scores, strict=True)
+            ]
+        else:
+            raw = self._model.predict(frame)
+            labels = [_plain(v) for v in raw]
+            scores = [None] * len(labels)
+            results = [self._result(label, None, None) for label in labels]
+        return BatchOutput(results=results, labels=labels, scores=scores)
+
+    def _result(self, label: Any, probabilities: dict[str, float] | None, score: float | None) -> Result:
+        result: Result = {"label": label}
+        if probabilities is not None:
+            result["probabilities"] = probabilities
+        spec = self._response
+        if spec is not None and score is not None:
+            if spec.flag_field:
+                result[spec.flag_field] = str(label) == spec.positive_class
+            if spec.probability_field:
+                result[spec.probability_field] = round(score, 6)
+            if spec.risk_field:
+                result[spec.risk_field] = _band(score, spec.thresholds, spec.labels)
+        result["model_version"] = self.version
+        return result
+
+    def _positive_class_index(self) -> int | None:
+        if self._response is None or self._classes is None:
+            return None
+        keys = self._class_keys
+        if self._response.positive_class not in keys:
+            raise ConfigurationError(
+                f"response positive class {self._response.positive_class!r} is not one of the "
+                f"model's classes {keys}"
+            )
+        return keys.index(self._response.positive_class)
+
+    def warm_up(self) -> None:
+        """One prediction on a synthetic row, so the first real request pays no first-call cost."""
+        self.predict([self.schema.example_row()])
+
+
+def _response_spec(spec: ResponseSpec | None, risk_labels: Sequence[str] | None) -> ResponseSpec | None:
+    if spec is None or risk_labels is None:
+        return spec
+    if len(risk_labels) != len(spec.thresholds) + 1:
+        raise ConfigurationError(
+            f"response.risk_labels needs {len(spec.thresholds) + 1} labels for thresholds "
+            f"{list(spec.thresholds)}, got {len(risk_labels)}"
+        )
+    return spec.model_copy(update={"labels": tuple(risk_labels)})
+
+
+def _band(score: float, thresholds: Sequence[float], labels: Sequence[str]) -> str:
+    for threshold, label in zip(thresholds, labels, strict=False):
+        if score < threshold:
+            return label
+    return labels[len(thresholds)]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the matching Python value, for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

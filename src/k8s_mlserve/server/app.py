@@ -1,0 +1,92 @@
+"""``create_app(settings)``: the Starlette application and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from ..serving import ModelManager, ReloadStatus
+from ..settings import Settings
+from ..sources import ModelSource, build_sources
+from . import probes, routes
+from .auth import KeyChecker
+from .errors import EXCEPTION_HANDLERS
+from .metrics import MetricsMiddleware, ServerMetrics
+from .state import ServerState
+
+log = logging.getLogger("k8s_mlserve.server")
+
+
+def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = None) -> Starlette:
+    """Build the ASGI app serving the model the settings point at.
+
+    The model is loaded in the background once the app starts, so probes answer during the load:
+    ``/startup`` turns 200 when the first attempt has finished, ``/ready`` when a model is served.
+    """
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlserve-model")
+    manager = ModelManager(sources if sources is not None else build_sources(settings), settings, executor)
+    metrics = ServerMetrics()
+    state = ServerState(
+        settings=settings,
+        manager=manager,
+        api_keys=KeyChecker(settings.auth.api_keys),
+        monitoring=KeyChecker(
+            [settings.auth.monitoring_token] if settings.auth.monitoring_token else []
+        ),
+        metrics=metrics,
+    )
+    manager.observers.append(metrics.observe_predictions)
+    manager.on_swap.append(metrics.model_swapped)
+
+    def count_failure(status: ReloadStatus) -> None:
+        if not status.ok:
+            metrics.reload_failures.inc()
+
+    manager.on_reload.append(count_failure)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not state.api_keys.enabled:
+            log.warning("!!! %s", routes.AUTH_OFF_WARNING)
+        tasks = [
+            asyncio.create_task(manager.initial_load(), name="initial-load"),
+            asyncio.create_task(manager.poll_forever(), name="poll"),
+        ]
+        try:
+            yield
+        finally:
+            state.begin_shutdown()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await manager.close()
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    route_list = [
+        Route("/predict", routes.predict, methods=["POST"]),
+        Route("/", routes.info, methods=["GET"]),
+        Route("/version", routes.version, methods=["GET"]),
+        Route("/health", probes.health, methods=["GET"]),
+        Route("/ready", probes.ready, methods=["GET"]),
+        Route("/startup", probes.startup, methods=["GET"]),
+        Route("/metrics", routes.metrics, methods=["GET"]),
+        Route("/openapi.json", routes.openapi, methods=["GET"]),
+        Route("/docs", routes.docs, methods=["GET"]),
+        Route("/admin/reload", routes.reload, methods=["POST"]),
+    ]
+    templates = {route.endpoint: route.path for route in route_list}
+    app = Starlette(
+        routes=route_list,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(MetricsMiddleware, metrics=metrics, routes=templates)],
+        lifespan=lifespan,
+    )
+    app.state.mlserve = state
+    return app

@@ -1,0 +1,107 @@
+"""Prometheus metrics, one registry per app (no process-global state)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..inference import Row
+from ..serving import LoadedModel, RowOutput
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class ServerMetrics:
+    """The server's metrics and the hooks that update them."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "mlserve_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mlserve_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "mlserve_predictions",
+            "Predicted rows by label.",
+            ["label"],
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "mlserve_model_info",
+            "The served model (value 1).",
+            ["name", "version", "algorithm", "source"],
+            registry=self.registry,
+        )
+        self.model_loaded = Gauge(
+            "mlserve_model_loaded", "1 when a model is loaded.", registry=self.registry
+        )
+        self.reload_failures = Counter(
+            "mlserve_model_reload_failures",
+            "Failed attempts to load a new model version.",
+            registry=self.registry,
+        )
+        self.batch_rows = Histogram(
+            "mlserve_batch_rows",
+            "Rows per model call.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
+
+    def observe_predictions(
+        self, rows: Sequence[Row], outputs: Sequence[RowOutput], model: LoadedModel
+    ) -> None:
+        for _, label, _ in outputs:
+            self.predictions.labels(label=str(label)).inc()
+        self.batch_rows.observe(model.batcher.stats.last_batch_rows or len(rows))
+
+    def model_swapped(self, model: LoadedModel) -> None:
+        self.model_info.clear()
+        meta = model.predictor.metadata
+        self.model_info.labels(
+            name=meta.name, version=meta.version, algorithm=meta.algorithm or "", source=model.source
+        ).set(1)
+        self.model_loaded.set(1)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by its route template (not the raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServerMetrics, routes: dict[Any, str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = self.routes.get(scope.get("endpoint"), "unmatched")
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+

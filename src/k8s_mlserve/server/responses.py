@@ -1,0 +1,24 @@
+"""Fast JSON responses and error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+class FastJSONResponse(Response):
+    """JSON encoded with orjson (numpy scalars and arrays included)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=_OPTIONS)
+
+
+def error_response(status: int, message: str, **extra: Any) -> FastJSONResponse:
+    """The one error body shape: ``{"error": {"status": ..., "message": ..., ...}}``."""
+    return FastJSONResponse({"error": {"status": status, "message": message, **extra}}, status)

@@ -1,0 +1,35 @@
+"""What the server lifecycle owns, reachable from every route through ``request.app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from ..serving import ModelManager
+from ..settings import Settings
+from .auth import KeyChecker
+from .metrics import ServerMetrics
+
+
+@dataclass
+class ServerState:
+    """Settings, the model manager, auth and metrics of one app instance."""
+
+    settings: Settings
+    manager: ModelManager
+    api_keys: KeyChecker
+    monitoring: KeyChecker
+    metrics: ServerMetrics
+    shutting_down: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def begin_shutdown(self) -> None:
+        """Stop admitting traffic: readiness fails from now on."""
+        self.shutting_down = True
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.mlserve
+    return state
