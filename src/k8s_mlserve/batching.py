@@ -130,7 +130,9 @@ class MicroBatcher(Generic[RowT, OutT]):
             rows += len(item.rows)
         return False
 
-    async def _call(self, batch: list[_Pending[RowT, OutT]], loop: asyncio.AbstractEventLoop) -> None:
+    async def _call(
+        self, batch: list[_Pending[RowT, OutT]], loop: asyncio.AbstractEventLoop
+    ) -> None:
         live = [p for p in batch if not p.future.cancelled()]
         if not live:
             return
@@ -155,7 +157,9 @@ class MicroBatcher(Generic[RowT, OutT]):
                 pending.future.set_result(outputs[start:end])
             start = end
 
-    async def _call_alone(self, pending: _Pending[RowT, OutT], loop: asyncio.AbstractEventLoop) -> None:
+    async def _call_alone(
+        self, pending: _Pending[RowT, OutT], loop: asyncio.AbstractEventLoop
+    ) -> None:
         try:
             outputs = await loop.run_in_executor(self._executor, self._fn, pending.rows)
         except Exception as exc:

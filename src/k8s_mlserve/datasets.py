@@ -32,7 +32,9 @@ def resolve_dataset(source: str | None, *, filename: str, url: str) -> str:
     if path.is_dir():
         path = path / filename
     if not path.is_file():
-        raise DatasetError(f"dataset file {path} does not exist (pass a CSV path, a directory or a URL)")
+        raise DatasetError(
+            f"dataset file {path} does not exist (pass a CSV path, a directory or a URL)"
+        )
     return str(path)
 
 
@@ -45,9 +47,7 @@ def read_csv(location: str, *, required: list[str]) -> pd.DataFrame:
         raise DatasetError(f"cannot read {location} as CSV: {exc}") from exc
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise DatasetError(
-            f"{location} lacks the column(s) {missing}; found {list(frame.columns)}"
-        )
+        raise DatasetError(f"{location} lacks the column(s) {missing}; found {list(frame.columns)}")
     return frame
 
 

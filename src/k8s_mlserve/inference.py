@@ -84,7 +84,9 @@ class Predictor:
             results = [self._result(label, None, None) for label in labels]
         return BatchOutput(results=results, labels=labels, scores=scores)
 
-    def _result(self, label: Any, probabilities: dict[str, float] | None, score: float | None) -> Result:
+    def _result(
+        self, label: Any, probabilities: dict[str, float] | None, score: float | None
+    ) -> Result:
         result: Result = {"label": label}
         if probabilities is not None:
             result["probabilities"] = probabilities
@@ -115,7 +117,9 @@ class Predictor:
         self.predict([self.schema.example_row()])
 
 
-def _response_spec(spec: ResponseSpec | None, risk_labels: Sequence[str] | None) -> ResponseSpec | None:
+def _response_spec(
+    spec: ResponseSpec | None, risk_labels: Sequence[str] | None
+) -> ResponseSpec | None:
     if spec is None or risk_labels is None:
         return spec
     if len(risk_labels) != len(spec.thresholds) + 1:

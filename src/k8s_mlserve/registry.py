@@ -45,7 +45,9 @@ class BundleRegistry:
     def current_version(self) -> str:
         pointer = self.root / CURRENT_FILE
         if not pointer.is_file():
-            raise BundleNotFoundError(f"{self.root} has no current version (no {CURRENT_FILE} file)")
+            raise BundleNotFoundError(
+                f"{self.root} has no current version (no {CURRENT_FILE} file)"
+            )
         version = pointer.read_text().strip()
         if not is_bundle(self.version_path(version)):
             raise BundleNotFoundError(f"{self.root}: current version {version!r} has no bundle")

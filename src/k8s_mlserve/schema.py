@@ -21,7 +21,7 @@ _NUMERIC_TYPES = (int, float)
 
 
 class NumericFeature(BaseModel):
-    """A number; ``minimum``/``maximum`` are the range seen in training (informative, not enforced)."""
+    """A number; ``minimum``/``maximum``: the range seen in training (informative only)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -64,7 +64,7 @@ class InputSchema(BaseModel):
 
     @classmethod
     def infer(cls, frame: pd.DataFrame, max_levels: int = 200) -> InputSchema:
-        """Infer the schema from a training frame (numeric dtypes are numeric, the rest categorical)."""
+        """Infer the schema from a training frame: numeric columns numeric, others categorical."""
         features: list[NumericFeature | CategoricalFeature] = []
         for name in frame.columns:
             column = frame[name]

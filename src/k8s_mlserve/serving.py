@@ -65,7 +65,9 @@ class ModelManager:
         retry_max: float = 30.0,
     ) -> None:
         if not sources:
-            raise MLServeError("no model source configured: set MLSERVE_MODEL__PATH or MLSERVE_MODEL__URI")
+            raise MLServeError(
+                "no model source configured: set MLSERVE_MODEL__PATH or MLSERVE_MODEL__URI"
+            )
         self.sources = list(sources)
         self.settings = settings
         self.executor = executor
@@ -99,7 +101,12 @@ class ModelManager:
                 self._swap(model)
                 self.load_error = None
                 self.startup_complete = True
-                log.info("serving %s version %s from %s", model.predictor.name, model.version, model.source)
+                log.info(
+                    "serving %s version %s from %s",
+                    model.predictor.name,
+                    model.version,
+                    model.source,
+                )
                 return
             self.startup_complete = True
             log.warning("no model could be loaded; retrying in %.0fs", delay)
@@ -132,7 +139,8 @@ class ModelManager:
                     )
                     if reasons:
                         raise SchemaMismatchError(
-                            f"version {bundle.metadata.version} is incompatible: " + "; ".join(reasons)
+                            f"version {bundle.metadata.version} is incompatible: "
+                            + "; ".join(reasons)
                         )
                 model = await self._prepare(bundle, source.description)
             except Exception as exc:

@@ -65,7 +65,7 @@ class ModelSettings(BaseModel):
         None, description="where a model loaded from MLflow is written through as a bundle"
     )
     resolution: Annotated[list[Literal["bundle", "mlflow"]], NoDecode] = Field(
-        default_factory=lambda: ["bundle", "mlflow"],
+        default_factory=lambda: ["bundle", "mlflow"],  # type: ignore[arg-type]
         description="order in which sources are tried at start",
     )
     poll_interval: float = Field(30.0, gt=0, description="seconds between checks for a new version")
@@ -183,13 +183,13 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
-    model: ModelSettings = Field(default_factory=ModelSettings)  # type: ignore[arg-type]
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
-    batching: BatchingSettings = Field(default_factory=BatchingSettings)  # type: ignore[arg-type]
-    response: ResponseSettings = Field(default_factory=ResponseSettings)  # type: ignore[arg-type]
-    drift: DriftSettings = Field(default_factory=DriftSettings)  # type: ignore[arg-type]
-    request_log: RequestLogSettings = Field(default_factory=RequestLogSettings)  # type: ignore[arg-type]
+    batching: BatchingSettings = Field(default_factory=BatchingSettings)
+    response: ResponseSettings = Field(default_factory=ResponseSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    request_log: RequestLogSettings = Field(default_factory=RequestLogSettings)
     mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
 
     @model_validator(mode="after")
@@ -233,7 +233,7 @@ def load_settings(
     if chosen is not None and not Path(chosen).is_dir():
         raise ConfigurationError(f"secrets directory {chosen} does not exist")
     try:
-        settings = Settings(_secrets_dir=chosen)  # type: ignore[call-arg]
+        settings = Settings(_secrets_dir=None if chosen is None else Path(chosen))
         if overrides:
             data = settings.model_dump()
             for section, values in overrides.items():

@@ -12,7 +12,9 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "demo", help="train the iris example and serve it with a fresh API key"
     )
-    parser.add_argument("--workdir", type=Path, default=Path(".demo"), help="where models and the key go")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(".demo"), help="where models and the key go"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.set_defaults(handler=run)
@@ -29,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"using the iris model already trained in {models}")
     else:
         run_info = train_example("iris", output=models)
-        print(f"trained {run_info.name} {run_info.version}: accuracy {run_info.metrics['accuracy']:.3f}")
+        print(
+            f"trained {run_info.name} {run_info.version}: "
+            f"accuracy {run_info.metrics['accuracy']:.3f}"
+        )
     secrets_dir = args.workdir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(24)
@@ -41,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         "\nServing iris. In another terminal:\n\n"
         f"  curl -s -X POST {base}/predict -H 'Content-Type: application/json' "
         f"-H 'X-API-Key: {key}' \\\n"
-        "    -d '{\"sepal_length\": 5.1, \"sepal_width\": 3.5, \"petal_length\": 1.4, \"petal_width\": 0.2}'\n\n"
+        "    -d '{\"sepal_length\": 5.1, \"sepal_width\": 3.5, "
+        "\"petal_length\": 1.4, \"petal_width\": 0.2}'\n\n"
         f"  API docs: {base}/docs    stop: Ctrl-C\n",
         flush=True,
     )

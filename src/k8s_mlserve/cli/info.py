@@ -45,9 +45,17 @@ def describe(path: Path) -> str:
     lines.append("features:")
     for feature in meta.input_schema.features:
         if isinstance(feature, CategoricalFeature):
-            detail = "categorical: " + ", ".join(feature.levels[:8]) + (" ..." if len(feature.levels) > 8 else "")
+            detail = (
+                "categorical: "
+                + ", ".join(feature.levels[:8])
+                + (" ..." if len(feature.levels) > 8 else "")
+            )
         else:
-            detail = f"{feature.dtype} {feature.minimum:g}..{feature.maximum:g}" if feature.minimum is not None and feature.maximum is not None else feature.dtype
+            detail = (
+                f"{feature.dtype} {feature.minimum:g}..{feature.maximum:g}"
+                if feature.minimum is not None and feature.maximum is not None
+                else feature.dtype
+            )
         lines.append(f"  {feature.name:<26} {detail}" + (" (nullable)" if feature.nullable else ""))
     metrics_path = bundle_path / METRICS_FILE
     if metrics_path.is_file():

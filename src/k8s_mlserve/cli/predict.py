@@ -18,11 +18,15 @@ def register(subparsers: Any) -> None:
         help="send rows to a running server and print the answer",
         description="Send one JSON row (or a file of rows) to POST /predict.",
     )
-    parser.add_argument("row", nargs="?", help='a JSON object, e.g. \'{"sepal_length": 5.1, ...}\'')
-    parser.add_argument("--file", "-f", type=Path, help="a JSON file (object or list) or a CSV file of rows")
+    parser.add_argument("row", nargs="?", help="a JSON object, e.g. '{\"sepal_length\": 5.1, ...}'")
+    parser.add_argument(
+        "--file", "-f", type=Path, help="a JSON file (object or list) or a CSV file of rows"
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="server base URL")
     parser.add_argument(
-        "--api-key", default=os.environ.get("MLSERVE_API_KEY"), help="API key (default: $MLSERVE_API_KEY)"
+        "--api-key",
+        default=os.environ.get("MLSERVE_API_KEY"),
+        help="API key (default: $MLSERVE_API_KEY)",
     )
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.set_defaults(handler=run)

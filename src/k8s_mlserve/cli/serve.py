@@ -14,11 +14,15 @@ def register(subparsers: Any) -> None:
         description="Serve a model. Every option can also be set through MLSERVE_* environment "
         "variables (see docs/configuration.md); options given here win.",
     )
-    parser.add_argument("--bundle", type=Path, help="a bundle or registry directory (MLSERVE_MODEL__PATH)")
+    parser.add_argument(
+        "--bundle", type=Path, help="a bundle or registry directory (MLSERVE_MODEL__PATH)"
+    )
     parser.add_argument("--model-uri", help="an MLflow model URI (MLSERVE_MODEL__URI)")
     parser.add_argument("--host", help="address to listen on (MLSERVE_SERVER__HOST)")
     parser.add_argument("--port", type=int, help="port to listen on (MLSERVE_SERVER__PORT)")
-    parser.add_argument("--secrets-dir", type=Path, help="directory of secret files (MLSERVE_SECRETS_DIR)")
+    parser.add_argument(
+        "--secrets-dir", type=Path, help="directory of secret files (MLSERVE_SECRETS_DIR)"
+    )
     parser.add_argument("--log-level", help="critical, error, warning, info or debug")
     parser.set_defaults(handler=run)
 

@@ -19,13 +19,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("example", choices=EXAMPLES)
     parser.add_argument(
-        "--output", "-o", type=Path, default=None,
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
         help="registry directory (default: ./models/<example>)",
     )
-    parser.add_argument("--data", help="CSV file, directory holding it, or URL (default: the canonical URL)")
+    parser.add_argument(
+        "--data", help="CSV file, directory holding it, or URL (default: the canonical URL)"
+    )
     parser.add_argument("--version", help="version name (default: the next vN)")
     parser.add_argument("--algorithm", default="rf", help="iris only: rf, svm or logreg")
-    parser.add_argument("--no-current", action="store_true", help="publish without making it current")
+    parser.add_argument(
+        "--no-current", action="store_true", help="publish without making it current"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     parser.set_defaults(handler=run)
 

@@ -23,7 +23,12 @@ URL = "https://raw.githubusercontent.com/plotly/datasets/master/telco-customer-c
 ID_COLUMN = "customerID"
 TARGET = "Churn"
 NUMERIC = ["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"]
-PARAMS: dict[str, Any] = {"max_iter": 200, "learning_rate": 0.05, "max_depth": 4, "random_state": 42}
+PARAMS: dict[str, Any] = {
+    "max_iter": 200,
+    "learning_rate": 0.05,
+    "max_depth": 4,
+    "random_state": 42,
+}
 RESPONSE = ResponseSpec(
     positive_class="Yes",
     flag_field="will_churn",
@@ -37,7 +42,9 @@ RESPONSE = ResponseSpec(
 def prepare(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Drop the id, turn blank TotalCharges into missing values, split features and target."""
     frame = frame.drop(columns=[ID_COLUMN])
-    frame["TotalCharges"] = pd.to_numeric(frame["TotalCharges"].astype(str).str.strip().replace("", None), errors="coerce")
+    frame["TotalCharges"] = pd.to_numeric(
+        frame["TotalCharges"].astype(str).str.strip().replace("", None), errors="coerce"
+    )
     target = frame.pop(TARGET).astype(str)
     for column in frame.columns:
         if column not in NUMERIC:
@@ -51,10 +58,16 @@ def build_pipeline(features: pd.DataFrame) -> Pipeline:
     preprocess = ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), numeric),
-            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            ),
         ]
     )
-    return Pipeline([("preprocess", preprocess), ("classifier", HistGradientBoostingClassifier(**PARAMS))])
+    return Pipeline(
+        [("preprocess", preprocess), ("classifier", HistGradientBoostingClassifier(**PARAMS))]
+    )
 
 
 def train(data: str | None = None, *, progress: Progress | None = None) -> TrainedModel:

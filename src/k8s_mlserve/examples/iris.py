@@ -36,7 +36,9 @@ def build_estimator(algorithm: str, seed: int) -> tuple[Any, dict[str, Any]]:
     raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
 
 
-def train(algorithm: str = "rf", *, seed: int = 42, progress: Progress | None = None) -> TrainedModel:
+def train(
+    algorithm: str = "rf", *, seed: int = 42, progress: Progress | None = None
+) -> TrainedModel:
     """Train an iris classifier; clients send the four measurements in centimetres."""
     progress = progress or Progress(3)
     progress("loading the iris dataset shipped with scikit-learn")

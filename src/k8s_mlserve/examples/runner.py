@@ -21,7 +21,11 @@ class TrainingRun:
 
 
 def fit_example(
-    example: str, *, data: str | None = None, algorithm: str = "rf", progress: Progress | None = None
+    example: str,
+    *,
+    data: str | None = None,
+    algorithm: str = "rf",
+    progress: Progress | None = None,
 ) -> TrainedModel:
     """Fit one of the examples without publishing it."""
     if example == "iris":

@@ -44,10 +44,16 @@ class Progress:
         self.step += 1
         if not self.quiet:
             elapsed = time.perf_counter() - self.started
-            print(f"[{self.step}/{self.steps}] {message} ({elapsed:.1f}s)", file=sys.stderr, flush=True)
+            print(
+                f"[{self.step}/{self.steps}] {message} ({elapsed:.1f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
-def classification_metrics(model: Any, frame: pd.DataFrame, target: pd.Series, positive: Any = None) -> dict[str, float]:
+def classification_metrics(
+    model: Any, frame: pd.DataFrame, target: pd.Series, positive: Any = None
+) -> dict[str, float]:
     """accuracy, precision, recall, f1_score and auc_roc (macro/one-vs-rest when multiclass)."""
     predicted = model.predict(frame)
     proba = model.predict_proba(frame) if hasattr(model, "predict_proba") else None
@@ -61,7 +67,9 @@ def classification_metrics(model: Any, frame: pd.DataFrame, target: pd.Series, p
             "f1_score": f1_score(target, predicted, pos_label=pos, zero_division=0),
         }
         if proba is not None:
-            metrics["auc_roc"] = roc_auc_score(np.asarray(target) == pos, proba[:, classes.index(pos)])
+            metrics["auc_roc"] = roc_auc_score(
+                np.asarray(target) == pos, proba[:, classes.index(pos)]
+            )
     else:
         metrics = {
             "accuracy": accuracy_score(target, predicted),

@@ -31,7 +31,9 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
     ``/startup`` turns 200 when the first attempt has finished, ``/ready`` when a model is served.
     """
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlserve-model")
-    manager = ModelManager(sources if sources is not None else build_sources(settings), settings, executor)
+    manager = ModelManager(
+        sources if sources is not None else build_sources(settings), settings, executor
+    )
     metrics = ServerMetrics()
     state = ServerState(
         settings=settings,
@@ -84,7 +86,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
     templates = {route.endpoint: route.path for route in route_list}
     app = Starlette(
         routes=route_list,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         middleware=[Middleware(MetricsMiddleware, metrics=metrics, routes=templates)],
         lifespan=lifespan,
     )

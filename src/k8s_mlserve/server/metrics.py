@@ -71,7 +71,10 @@ class ServerMetrics:
         self.model_info.clear()
         meta = model.predictor.metadata
         self.model_info.labels(
-            name=meta.name, version=meta.version, algorithm=meta.algorithm or "", source=model.source
+            name=meta.name,
+            version=meta.version,
+            algorithm=meta.algorithm or "",
+            source=model.source,
         ).set(1)
         self.model_loaded.set(1)
 
@@ -103,5 +106,3 @@ class MetricsMiddleware:
             route = self.routes.get(scope.get("endpoint"), "unmatched")
             self.metrics.requests.labels(route, scope["method"], str(status)).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
-
-

@@ -36,7 +36,10 @@ def _result_schema(predictor: Predictor | None) -> dict[str, Any]:
     spec = predictor.metadata.response if predictor else None
     if spec is not None:
         if spec.flag_field:
-            props[spec.flag_field] = {"type": "boolean", "description": f"label == {spec.positive_class}"}
+            props[spec.flag_field] = {
+                "type": "boolean",
+                "description": f"label == {spec.positive_class}",
+            }
         if spec.probability_field:
             props[spec.probability_field] = {
                 "type": "number",
@@ -60,11 +63,16 @@ def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool
             (400, "malformed JSON"),
             (401, "missing or invalid API key"),
             (413, "body or instance count over the limit"),
-            (422, "a field is missing, unknown, of the wrong type, non-finite or an unseen category"),
+            (
+                422,
+                "a field is missing, unknown, of the wrong type, non-finite or an unseen category",
+            ),
             (503, "no model loaded"),
         )
     }
-    security = [{"apiKey": []}, {"bearer": []}] if auth_enabled else []
+    security: list[dict[str, list[str]]] = (
+        [{"apiKey": []}, {"bearer": []}] if auth_enabled else []
+    )
     predict = {
         "post": {
             "summary": "Predict one row, or several with {'instances': [...]}",
@@ -95,7 +103,9 @@ def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool
             "responses": {
                 "200": {
                     "description": "the prediction (or {'predictions': [...]} for instances)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Result"}}
+                    },
                 },
                 **errors,
             },
@@ -106,11 +116,25 @@ def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool
     paths: dict[str, Any] = {
         "/predict": predict,
         "/": {"get": {"summary": "Service information", "responses": simple}},
-        "/version": {"get": {"summary": "The served model's version and provenance", "responses": simple}},
+        "/version": {
+            "get": {"summary": "The served model's version and provenance", "responses": simple}
+        },
         "/health": {"get": {"summary": "Liveness (includes model_loaded)", "responses": simple}},
-        "/ready": {"get": {"summary": "Readiness: a model is loaded and not shutting down", "responses": probe}},
-        "/startup": {"get": {"summary": "Startup: the initial load has finished", "responses": probe}},
-        "/metrics": {"get": {"summary": "Prometheus metrics (monitoring token when set)", "responses": simple}},
+        "/ready": {
+            "get": {
+                "summary": "Readiness: a model is loaded and not shutting down",
+                "responses": probe,
+            }
+        },
+        "/startup": {
+            "get": {"summary": "Startup: the initial load has finished", "responses": probe}
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (monitoring token when set)",
+                "responses": simple,
+            }
+        },
     }
     name = predictor.name if predictor else "model"
     return {
@@ -143,24 +167,31 @@ def render_docs(document: dict[str, Any]) -> str:
         if "anyOf" in prop:
             inner = prop["anyOf"][0]
             allowed = ", ".join(map(str, inner.get("enum", []))) or prop.get("description", "")
-        fields.append(f"<tr><td><code>{esc(name)}</code></td><td>{esc(str(kind))}</td><td>{esc(allowed)}</td></tr>")
+        fields.append(
+            f"<tr><td><code>{esc(name)}</code></td><td>{esc(str(kind))}</td><td>{esc(allowed)}</td></tr>"
+        )
     routes = []
     for path, ops in document["paths"].items():
         for method, op in ops.items():
             routes.append(
                 f"<tr><td>{method.upper()}</td><td><code>{esc(path)}</code></td><td>{esc(op.get('summary', ''))}</td></tr>"
             )
-    example = json.dumps(document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["example"], indent=2)
+    example = json.dumps(
+        document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"][
+            "example"
+        ],
+        indent=2,
+    )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(info['title'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(info["title"])}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
 pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
-<h1>{esc(info['title'])} <small>{esc(info['version'])}</small></h1>
-<p>{esc(info['description'])} The machine-readable description is at <a href="/openapi.json">/openapi.json</a>.</p>
-<h2>Endpoints</h2><table><tr><th>method</th><th>path</th><th>what</th></tr>{''.join(routes)}</table>
+<h1>{esc(info["title"])} <small>{esc(info["version"])}</small></h1>
+<p>{esc(info["description"])} The machine-readable description is at <a href="/openapi.json">/openapi.json</a>.</p>
+<h2>Endpoints</h2><table><tr><th>method</th><th>path</th><th>what</th></tr>{"".join(routes)}</table>
 <h2>Input fields of <code>POST /predict</code></h2>
-<table><tr><th>field</th><th>type</th><th>allowed / seen in training</th></tr>{''.join(fields)}</table>
+<table><tr><th>field</th><th>type</th><th>allowed / seen in training</th></tr>{"".join(fields)}</table>
 <h2>Example</h2><pre>curl -X POST http://HOST/predict -H 'Content-Type: application/json' -H 'X-API-Key: $API_KEY' \\
   -d '{esc(json.dumps(json.loads(example)))}'</pre>
 </body></html>"""

@@ -25,7 +25,7 @@ def require_key(state: ServerState, request: Request) -> None:
 
 
 async def predict(request: Request) -> Response:
-    """One JSON object in, one result out; ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
+    """One row in, one result out; ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
     state = server_state(request)
     require_key(state, request)
     model = state.manager.require_model()
@@ -50,9 +50,7 @@ async def info(request: Request) -> Response:
         "server_version": __version__,
         "environment": state.settings.server.environment,
         "model": (
-            {"name": current.predictor.name, "version": current.version}
-            if current
-            else None
+            {"name": current.predictor.name, "version": current.version} if current else None
         ),
         "auth": "enabled" if state.api_keys.enabled else AUTH_OFF_WARNING,
         "endpoints": {
