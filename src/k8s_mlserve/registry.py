@@ -23,6 +23,7 @@ from .errors import BundleError, BundleNotFoundError
 
 CURRENT_FILE = "current"
 VERSIONS_DIR = "versions"
+STAGING_PREFIX = ".staging."
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
@@ -67,9 +68,12 @@ class BundleRegistry:
         return load_bundle(self.current_path())
 
     def staging_dir(self) -> Path:
-        """A fresh directory on the registry's filesystem to assemble a bundle in."""
+        """A fresh directory on the registry's filesystem to assemble a bundle in.
+
+        ``publish`` removes it once the bundle built inside has been moved into place.
+        """
         (self.root / VERSIONS_DIR).mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".staging.", dir=self.root / VERSIONS_DIR))
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root / VERSIONS_DIR))
 
     def publish(self, bundle_dir: Path, version: str, *, make_current: bool = True) -> Path:
         """Move a complete bundle in as ``version`` and (by default) make it current."""
@@ -79,8 +83,13 @@ class BundleRegistry:
         if target.exists():
             raise BundleError(f"version {version!r} already exists in {self.root}")
         target.parent.mkdir(parents=True, exist_ok=True)
+        staged_here = bundle_dir.parent.name.startswith(STAGING_PREFIX) and (
+            bundle_dir.parent.parent.resolve() == target.parent.resolve()
+        )
         try:
             os.replace(bundle_dir, target)
+            if staged_here and not any(bundle_dir.parent.iterdir()):
+                bundle_dir.parent.rmdir()
         except OSError:
             # Another filesystem: copy next to the target first, so the final step is a rename.
             staging = self.staging_dir()

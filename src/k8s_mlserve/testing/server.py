@@ -1,0 +1,153 @@
+"""Run ``k8s-mlserve serve`` as a real process on a free port, the way a pod runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(
+    condition: Callable[[], T | None],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    what: str = "condition",
+    describe: Callable[[], str] | None = None,
+) -> T:
+    """Call ``condition`` until it returns something truthy; on timeout say what was awaited."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except Exception as exc:  # a failing probe is just "not yet"
+            last_error = exc
+        else:
+            if value:
+                return value
+        time.sleep(interval)
+    detail = f"; last error: {last_error!r}" if last_error else ""
+    context = f"\n{describe()}" if describe else ""
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}{context}")
+
+
+class ServerProcess:
+    """A ``k8s-mlserve serve`` subprocess configured through ``MLSERVE_*`` variables.
+
+    Use as a context manager; ``url`` and ``client`` are ready once ``start()`` returns (by
+    default when ``/ready`` answers 200). ``log()`` returns everything the server printed.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        port: int | None = None,
+        secrets_dir: Path | None = None,
+        api_key: str | None = None,
+        wait: str = "/ready",
+        timeout: float = 60.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_key = api_key
+        self._env = dict(env)
+        self._secrets_dir = secrets_dir
+        self._wait = wait
+        self._timeout = timeout
+        self._log: IO[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.client = httpx.Client(base_url=self.url, timeout=30.0)
+
+    def start(self) -> ServerProcess:
+        env = {**os.environ, **self._env}
+        env["MLSERVE_SERVER__HOST"] = "127.0.0.1"
+        env["MLSERVE_SERVER__PORT"] = str(self.port)
+        if self._secrets_dir is not None:
+            env["MLSERVE_SECRETS_DIR"] = str(self._secrets_dir)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "k8s_mlserve", "serve"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        if self._wait:
+            self.wait_until(self._wait, timeout=self._timeout)
+        return self
+
+    def wait_until(self, path: str, *, status: int = 200, timeout: float = 60.0) -> None:
+        """Poll ``path`` until it answers ``status``; fail early if the process dies."""
+
+        def check() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            return self.client.get(path).status_code == status
+
+        try:
+            wait_for(check, timeout=timeout, what=f"{self.url}{path} to answer {status}")
+        except (TimeoutError, RuntimeError) as exc:
+            raise type(exc)(f"{exc}\n--- server log ---\n{self.log()}") from None
+
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key} if self.api_key else {}
+
+    def log(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """Send SIGTERM and wait; returns the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def stop(self) -> None:
+        try:
+            self.terminate()
+        finally:
+            self.client.close()
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,68 @@
+"""Each example trains on the real data and lands where its algorithm should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from k8s_mlserve import BundleRegistry, DatasetError, load_bundle
+from k8s_mlserve.examples.runner import TrainingRun, fit_example, train_example
+from k8s_mlserve.schema import CategoricalFeature
+
+
+def test_diabetes_metrics_match_a_random_forest_on_pima(trained: dict[str, TrainingRun]) -> None:
+    metrics = trained["diabetes"].metrics
+    assert set(metrics) == {"accuracy", "precision", "recall", "f1_score", "auc_roc"}
+    assert 0.74 <= metrics["accuracy"] <= 0.81
+    assert 0.79 <= metrics["auc_roc"] <= 0.87
+    meta = load_bundle(trained["diabetes"].path).metadata
+    assert meta.params["n_estimators"] == 100
+    assert meta.params["max_depth"] == 10
+    assert meta.training_rows == 614  # stratified 80 % of 768
+    assert meta.input_schema.names[:2] == ["Pregnancies", "Glucose"]
+
+
+def test_churn_pipeline_handles_blank_total_charges(trained: dict[str, TrainingRun]) -> None:
+    bundle = load_bundle(trained["churn"].path)
+    schema = bundle.metadata.input_schema
+    assert "customerID" not in schema.names
+    assert "Churn" not in schema.names
+    total = next(f for f in schema.features if f.name == "TotalCharges")
+    assert total.kind == "numeric"
+    contract = next(f for f in schema.features if f.name == "Contract")
+    assert isinstance(contract, CategoricalFeature)
+    assert contract.levels == ["Month-to-month", "One year", "Two year"]
+    assert trained["churn"].metrics["auc_roc"] >= 0.8
+    assert bundle.metadata.classes == ["No", "Yes"]
+
+
+@pytest.mark.parametrize("algorithm", ["rf", "svm", "logreg"])
+def test_iris_algorithms(algorithm: str) -> None:
+    model = fit_example("iris", algorithm=algorithm)
+    assert model.algorithm == algorithm
+    assert model.metrics["accuracy"] >= 0.85
+    assert list(model.train_frame.columns) == [
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+    ]
+
+
+def test_iris_three_versions_in_one_registry(tmp_path: Path) -> None:
+    for algorithm in ("rf", "svm", "logreg"):
+        train_example("iris", output=tmp_path, algorithm=algorithm, quiet=True)
+    registry = BundleRegistry(tmp_path)
+    assert registry.versions() == ["v1", "v2", "v3"]
+    assert registry.current_version() == "v3"
+    assert registry.load_current().metadata.algorithm == "logreg"
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="does not exist"):
+        fit_example("diabetes", data=str(tmp_path / "nowhere.csv"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(DatasetError, match="lacks the column"):
+        fit_example("diabetes", data=str(bad))

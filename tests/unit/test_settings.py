@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from k8s_mlserve import ConfigurationError, load_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    settings = load_settings(tmp_path)
+    assert settings.server.port == 8000
+    assert settings.server.host == "127.0.0.1"
+    assert settings.auth.api_keys == []
+    assert not settings.auth.enabled
+    assert settings.model.resolution == ["bundle", "mlflow"]
+    assert settings.mlflow.tracking_uri is None
+
+
+def test_environment_and_secret_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "auth__api_keys").write_text("first-key\nsecond-key\n")
+    (tmp_path / "auth__monitoring_token").write_text("scrape-me\n")
+    monkeypatch.setenv("MLSERVE_SERVER__PORT", "9100")
+    monkeypatch.setenv("MLSERVE_MODEL__PATH", "/models/iris")
+    monkeypatch.setenv("MLSERVE_RESPONSE__RISK_LABELS", "Faible,Modéré,Élevé")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    settings = load_settings(tmp_path)
+    assert settings.server.port == 9100
+    assert settings.model.path == Path("/models/iris")
+    assert [k.get_secret_value() for k in settings.auth.api_keys] == ["first-key", "second-key"]
+    assert settings.auth.monitoring_token is not None
+    assert settings.auth.monitoring_token.get_secret_value() == "scrape-me"
+    assert settings.response.risk_labels == ["Faible", "Modéré", "Élevé"]
+    assert settings.mlflow.tracking_uri == "http://mlflow:5000"
+    assert "first-key" not in repr(settings)
+
+
+def test_secrets_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "auth__api_keys").write_text("k1,k2")
+    monkeypatch.setenv("MLSERVE_SECRETS_DIR", str(tmp_path))
+    assert len(load_settings().auth.api_keys) == 2
+
+
+def test_overrides_merge_with_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLSERVE_SERVER__LOG_LEVEL", "debug")
+    settings = load_settings(tmp_path, {"server": {"port": 9200}})
+    assert (settings.server.port, settings.server.log_level) == (9200, "debug")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("MLSERVE_SERVER__PORT", "eighty", "MLSERVE_SERVER__PORT"),
+        ("MLSERVE_SERVER__PORT", "70000", "MLSERVE_SERVER__PORT"),
+        ("MLSERVE_SERVER__LOG_LEVEL", "loud", "MLSERVE_SERVER__LOG_LEVEL"),
+        ("MLSERVE_MODEL__RESOLUTION", "bundle,s3", "MLSERVE_MODEL__RESOLUTION"),
+        ("MLSERVE_BATCHING__MAX_BATCH_SIZE", "0", "MLSERVE_BATCHING__MAX_BATCH_SIZE"),
+    ],
+)
+def test_invalid_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings(tmp_path)
+
+
+def test_missing_secrets_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings(tmp_path / "nope")
