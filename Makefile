@@ -1,0 +1,47 @@
+# One command per task, used by people and CI alike.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck unit integration e2e bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Train the iris example and serve it on 127.0.0.1:8000 with a fresh API key.
+demo: install
+	$(BIN)/k8s-mlserve demo
+
+## Lint, type-check, then the whole test suite (suites needing Docker or a cluster skip, saying why).
+test: install lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks loadtests examples
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: install
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+## End-to-end suites on a cluster: kind by default, or KUBECONFIG=... for an existing one.
+e2e: install
+	$(BIN)/pytest tests/e2e --run-e2e $(PYTEST_ARGS)
+
+## Throughput and latency against a baseline FastAPI server (writes benchmarks/results/).
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .demo build dist src/*.egg-info .mypy_cache .ruff_cache
