@@ -29,9 +29,8 @@ def main() -> int:
     body = response.json()
     confidence = body["probabilities"][body["label"]]
     version = httpx.get(f"{args.url}/version", timeout=10).json()
-    print(
-        f"species: {body['label']} ({confidence:.0%}), model {version['version']} ({version['algorithm']})"
-    )
+    model = f"{version['version']} ({version['algorithm']})"
+    print(f"species: {body['label']} ({confidence:.0%}), model {model}")
     return 0
 
 
