@@ -38,9 +38,11 @@ SECRETS_DIR_ENV = "MLSERVE_SECRETS_DIR"
 class ServerSettings(BaseModel):
     """HTTP server."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
+    port: int = Field(8000, ge=1, le=65535, description="port to listen on")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="critical, error, warning, info or debug"
+    )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="larger bodies get 413")
     max_instances: int = Field(1000, ge=1, description="rows allowed in one request")
     shutdown_timeout: float = Field(
@@ -51,7 +53,7 @@ class ServerSettings(BaseModel):
         ge=0,
         description="after SIGTERM, keep serving (with /ready at 503) this long before closing",
     )
-    environment: str = "development"
+    environment: str = Field("development", description="shown on / (e.g. staging, production)")
 
 
 class ModelSettings(BaseModel):
@@ -81,8 +83,12 @@ class ModelSettings(BaseModel):
 class AuthSettings(BaseModel):
     """API keys (several allowed, for rotation) and the monitoring token."""
 
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    monitoring_token: SecretStr | None = None
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="keys accepted on /predict; none: auth is off"
+    )
+    monitoring_token: SecretStr | None = Field(
+        None, description="token required on /metrics and /drift; none: open"
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -160,7 +166,7 @@ class DriftSettings(BaseModel):
 class RequestLogSettings(BaseModel):
     """JSON-lines log of validated inputs and predictions (for offline drift checks)."""
 
-    dir: Path | None = None
+    dir: Path | None = Field(None, description="directory of the JSON-lines log; unset: no log")
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     backups: int = Field(5, ge=0)
 
@@ -168,7 +174,7 @@ class RequestLogSettings(BaseModel):
 class MLflowSettings(BaseModel):
     """MLflow tracking server used to resolve model URIs."""
 
-    tracking_uri: str | None = None
+    tracking_uri: str | None = Field(None, description="e.g. http://mlflow:5000")
 
 
 class Settings(BaseSettings):
