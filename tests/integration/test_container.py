@@ -15,7 +15,6 @@ import pytest
 
 from k8s_mlserve import __version__
 from k8s_mlserve.dockerfile import UID
-from k8s_mlserve.registry import resolve_bundle_path
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.images import (
     LOCAL_BASE_IMAGE,
