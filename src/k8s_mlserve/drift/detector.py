@@ -1,0 +1,353 @@
+"""Compare recent rows (and the model's outputs on them) with the reference: the drift report.
+
+Per feature a test gives a p-value (KS for numbers, chi-squared for categories), adjusted for
+testing every feature at once, and PSI measures how large the change is. The verdict:
+
+- ``drift``: the adjusted p-value is below ``p_value`` and PSI is at least ``min_psi``;
+- ``warning``: significant but smaller than ``min_psi``, or PSI at least ``psi_drift`` without
+  a significant test (a large-looking change the data cannot yet confirm);
+- ``no drift`` otherwise; ``insufficient data`` when a feature has no values to test.
+
+The dataset drifts when at least ``dataset_share`` of the tested features drift. Prediction
+drift (labels and scores) is tested the same way, as a family of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import DatasetError
+from ..settings import DriftSettings
+from .reference import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+    categorical_profile,
+    numeric_values,
+)
+from .stats import Correction, adjust_p_values, bin_counts, chi2_test, ks_test, psi
+from .window import DriftWindow
+
+Verdict = Literal["no drift", "warning", "drift", "insufficient data"]
+PsiBand = Literal["small", "moderate", "major"]
+MISSING_LEVEL = "(missing)"
+
+
+class FeatureDrift(BaseModel):
+    """The comparison of one feature (or of the predicted labels or scores)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    test: Literal["ks", "chi2"] | None
+    statistic: float | None
+    p_value: float | None
+    adjusted_p_value: float | None
+    psi: float | None
+    psi_band: PsiBand | None
+    drifted: bool
+    verdict: Verdict
+    rows: int
+    reference_missing_rate: float
+    current_missing_rate: float
+    reference_mean: float | None = None
+    current_mean: float | None = None
+
+
+class PredictionDrift(BaseModel):
+    """Drift of the model's outputs: predicted labels and scores."""
+
+    model_config = ConfigDict(frozen=True)
+
+    labels: FeatureDrift | None
+    scores: FeatureDrift | None
+    drifted: bool
+    verdict: Verdict
+
+
+class DriftThresholds(BaseModel):
+    """The thresholds a report was computed with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    p_value: float
+    correction: Correction
+    min_psi: float
+    psi_warning: float
+    psi_drift: float
+    dataset_share: float
+    min_rows: int
+
+
+class DriftReport(BaseModel):
+    """Drift of a window of rows against the reference."""
+
+    model_config = ConfigDict(frozen=True)
+
+    generated_at: datetime
+    verdict: Literal["drift", "no drift", "insufficient data"]
+    dataset_drift: bool
+    message: str
+    window_size: int
+    reference_rows: int
+    drift_share: float
+    drifted_features: list[str]
+    features: list[FeatureDrift]
+    prediction: PredictionDrift | None
+    thresholds: DriftThresholds
+
+    @property
+    def any_drift(self) -> bool:
+        """Whether the dataset, any single feature, or the predictions drift."""
+        prediction = self.prediction is not None and self.prediction.drifted
+        return self.dataset_drift or bool(self.drifted_features) or prediction
+
+
+class DriftDetector:
+    """Compares data with one reference under one set of thresholds."""
+
+    def __init__(
+        self, reference: ReferenceProfile, thresholds: DriftSettings | None = None
+    ) -> None:
+        self.reference = reference
+        self.settings = thresholds or DriftSettings()
+
+    def compare_window(self, window: DriftWindow) -> DriftReport:
+        """Compare the current content of a window."""
+        snap = window.snapshot()
+        return self.compare(snap.rows, snap.labels or None, snap.scores or None)
+
+    def compare(
+        self,
+        data: pd.DataFrame | Sequence[Mapping[str, Any]],
+        predicted_labels: Sequence[Any] | None = None,
+        scores: Sequence[float] | np.ndarray[Any, Any] | None = None,
+    ) -> DriftReport:
+        """Compare rows (a frame, or validated rows as dicts) and optionally the model's outputs."""
+        frame = self._frame(data)
+        settings = self.settings
+        thresholds = DriftThresholds.model_validate(settings.model_dump())
+        rows = len(frame)
+        if rows < settings.min_rows:
+            return DriftReport(
+                generated_at=datetime.now(UTC),
+                verdict="insufficient data",
+                dataset_drift=False,
+                message=f"only {rows} rows, at least {settings.min_rows} needed",
+                window_size=rows,
+                reference_rows=self.reference.rows,
+                drift_share=0.0,
+                drifted_features=[],
+                features=[],
+                prediction=None,
+                thresholds=thresholds,
+            )
+        features = self._family(
+            [(profile, frame[profile.name]) for profile in self.reference.features]
+        )
+        prediction = self._prediction(predicted_labels, scores)
+        tested = [f for f in features if f.verdict != "insufficient data"]
+        drifted = [f.name for f in features if f.drifted]
+        share = len(drifted) / len(tested) if tested else 0.0
+        dataset_drift = bool(tested) and share >= settings.dataset_share
+        return DriftReport(
+            generated_at=datetime.now(UTC),
+            verdict="drift" if dataset_drift else "no drift",
+            dataset_drift=dataset_drift,
+            message=_message(features, tested, drifted, prediction, dataset_drift),
+            window_size=rows,
+            reference_rows=self.reference.rows,
+            drift_share=share,
+            drifted_features=drifted,
+            features=features,
+            prediction=prediction,
+            thresholds=thresholds,
+        )
+
+    def _frame(self, data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        names = self.reference.names
+        if not isinstance(data, pd.DataFrame):
+            return pd.DataFrame.from_records(list(data), columns=names)
+        missing = [name for name in names if name not in data.columns]
+        if missing:
+            raise DatasetError(
+                f"the data lacks the feature column(s) {missing}; the reference has {names}"
+            )
+        return data
+
+    def _prediction(
+        self,
+        labels: Sequence[Any] | None,
+        scores: Sequence[float] | np.ndarray[Any, Any] | None,
+    ) -> PredictionDrift | None:
+        reference = self.reference.predictions
+        pairs: list[tuple[NumericProfile | CategoricalProfile, pd.Series[Any]]] = []
+        has_labels = reference.labels is not None and labels is not None and len(labels) > 0
+        has_scores = reference.scores is not None and scores is not None and len(scores) > 0
+        if has_labels and reference.labels is not None and labels is not None:
+            pairs.append((reference.labels, pd.Series([str(v) for v in labels], dtype=object)))
+        if has_scores and reference.scores is not None and scores is not None:
+            pairs.append((reference.scores, pd.Series(np.asarray(scores, dtype=np.float64))))
+        if not pairs:
+            return None
+        found = self._family(pairs, min_rows=self.settings.min_rows)
+        return PredictionDrift(
+            labels=found[0] if has_labels else None,
+            scores=found[-1] if has_scores else None,
+            drifted=any(r.drifted for r in found),
+            verdict=_worst(found),
+        )
+
+    def _family(
+        self,
+        pairs: Sequence[tuple[NumericProfile | CategoricalProfile, pd.Series[Any]]],
+        min_rows: int = 1,
+    ) -> list[FeatureDrift]:
+        """Test each pair, then adjust the p-values of the family together and decide."""
+        partial = [self._measure(profile, column, min_rows) for profile, column in pairs]
+        tested = [i for i, m in enumerate(partial) if m["p_value"] is not None]
+        adjusted = adjust_p_values(
+            [partial[i]["p_value"] for i in tested], self.settings.correction
+        )
+        for i, p in zip(tested, adjusted, strict=True):
+            partial[i]["adjusted_p_value"] = p
+        return [self._decide(m) for m in partial]
+
+    def _measure(
+        self, profile: NumericProfile | CategoricalProfile, column: pd.Series[Any], min_rows: int
+    ) -> dict[str, Any]:
+        if isinstance(profile, NumericProfile):
+            return self._measure_numeric(profile, column, min_rows)
+        return _measure_categorical(profile, column, min_rows)
+
+    def _measure_numeric(
+        self, profile: NumericProfile, column: pd.Series[Any], min_rows: int
+    ) -> dict[str, Any]:
+        values = numeric_values(column)
+        present = values[np.isfinite(values)]
+        out: dict[str, Any] = _blank(profile, values.size, present.size)
+        out["reference_mean"] = profile.mean
+        out["current_mean"] = float(present.mean()) if present.size else None
+        sample = np.asarray(profile.sample, dtype=np.float64)
+        if present.size < min_rows or sample.size == 0:
+            return out
+        result = ks_test(sample, present)
+        ref_shares = np.asarray(profile.proportions) * (1 - profile.missing_rate)
+        cur_counts = bin_counts(present, profile.edges).astype(np.float64)
+        missing = values.size - present.size
+        if profile.missing_rate > 0 or missing > 0:
+            ref_shares = np.append(ref_shares, profile.missing_rate)
+            cur_counts = np.append(cur_counts, missing)
+        out.update(
+            test=result.test,
+            statistic=result.statistic,
+            p_value=result.p_value,
+            psi=psi(ref_shares, cur_counts),
+        )
+        return out
+
+    def _decide(self, measured: dict[str, Any]) -> FeatureDrift:
+        s = self.settings
+        value = measured["psi"]
+        adjusted = measured.get("adjusted_p_value")
+        verdict: Verdict
+        if adjusted is None or value is None:
+            verdict = "insufficient data"
+        elif adjusted < s.p_value and value >= s.min_psi:
+            verdict = "drift"
+        elif adjusted < s.p_value or value >= s.psi_drift:
+            verdict = "warning"
+        else:
+            verdict = "no drift"
+        band: PsiBand | None = None
+        if value is not None:
+            band = (
+                "small" if value < s.psi_warning else "moderate" if value < s.psi_drift else "major"
+            )
+        return FeatureDrift(
+            **measured,
+            psi_band=band,
+            drifted=verdict == "drift",
+            verdict=verdict,
+        )
+
+
+def _measure_categorical(
+    profile: CategoricalProfile, column: pd.Series[Any], min_rows: int
+) -> dict[str, Any]:
+    current = categorical_profile(profile.name, column)
+    present = sum(current.counts.values())
+    out = _blank(profile, current.rows, present)
+    if current.rows < min_rows or current.rows == 0 or profile.rows == 0:
+        return out
+    ref_counts = dict(profile.counts)
+    cur_counts = dict(current.counts)
+    ref_missing = profile.rows - sum(ref_counts.values())
+    cur_missing = current.rows - present
+    if ref_missing or cur_missing:
+        ref_counts[MISSING_LEVEL] = ref_missing
+        cur_counts[MISSING_LEVEL] = cur_missing
+    result = chi2_test(ref_counts, cur_counts)
+    levels = sorted(set(ref_counts) | set(cur_counts))
+    out.update(
+        test=result.test,
+        statistic=result.statistic,
+        p_value=result.p_value,
+        psi=psi(
+            [ref_counts.get(level, 0) for level in levels],
+            [cur_counts.get(level, 0) for level in levels],
+        ),
+    )
+    return out
+
+
+def _blank(profile: NumericProfile | CategoricalProfile, rows: int, present: int) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "kind": profile.kind,
+        "test": None,
+        "statistic": None,
+        "p_value": None,
+        "adjusted_p_value": None,
+        "psi": None,
+        "rows": rows,
+        "reference_missing_rate": profile.missing_rate,
+        "current_missing_rate": (rows - present) / rows if rows else 0.0,
+    }
+
+
+_SEVERITY: tuple[Verdict, ...] = ("drift", "warning", "no drift")
+
+
+def _worst(results: Sequence[FeatureDrift]) -> Verdict:
+    for verdict in _SEVERITY:
+        if any(r.verdict == verdict for r in results):
+            return verdict
+    return "insufficient data"
+
+
+def _message(
+    features: Sequence[FeatureDrift],
+    tested: Sequence[FeatureDrift],
+    drifted: Sequence[str],
+    prediction: PredictionDrift | None,
+    dataset_drift: bool,
+) -> str:
+    parts = [
+        f"{len(drifted)} of {len(tested)} features drift"
+        + (f" ({', '.join(drifted)})" if drifted else "")
+    ]
+    warnings = [f.name for f in features if f.verdict == "warning"]
+    if warnings:
+        parts.append(f"warning on {', '.join(warnings)}")
+    if prediction is not None:
+        parts.append(f"predictions: {prediction.verdict}")
+    parts.append("dataset drift" if dataset_drift else "no dataset drift")
+    return "; ".join(parts)

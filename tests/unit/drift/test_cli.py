@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from k8s_mlserve.cli import main
+from k8s_mlserve.drift import DriftReport, RequestLogger
+
+from .conftest import Case
+
+
+def _csv(tmp_path: Path, frame: pd.DataFrame, name: str = "current.csv") -> Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_no_drift_exits_0(tmp_path: Path, churn: Case, capsys: pytest.CaptureFixture[str]) -> None:
+    # A raw export: an id and the target beside the features, blank TotalCharges cells.
+    frame = churn.holdout.copy()
+    frame.insert(0, "customerID", [f"id-{i}" for i in range(len(frame))])
+    frame["Churn"] = "No"
+    code = main(["drift", "--bundle", str(churn.bundle), "--current", str(_csv(tmp_path, frame))])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert out.startswith("dataset:")
+    assert "predicting" in err
+    assert "predictions: NO DRIFT" in out
+
+
+def test_drift_exits_1_and_writes_json_and_html(
+    tmp_path: Path, diabetes: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = diabetes.holdout.copy()
+    frame["Glucose"] += 30
+    report_json = tmp_path / "drift.json"
+    report_html = tmp_path / "drift.html"
+    code = main(
+        [
+            "drift",
+            "--bundle",
+            str(diabetes.bundle),
+            "--current",
+            str(_csv(tmp_path, frame)),
+            "--json",
+            str(report_json),
+            "--html",
+            str(report_html),
+        ]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert "Glucose" in out
+    report = DriftReport.model_validate_json(report_json.read_text())
+    assert "Glucose" in report.drifted_features
+    assert report.prediction is not None
+    assert report.prediction.drifted
+    page = report_html.read_text()
+    assert page.count("data:image/png;base64,") == 10
+    assert "Drift report: diabetes version v1" in page
+
+
+def test_fail_on_dataset_ignores_a_single_feature(tmp_path: Path, diabetes: Case) -> None:
+    frame = diabetes.train.sample(n=200, random_state=1)
+    frame["Glucose"] += 30
+    args = ["drift", "--bundle", str(diabetes.bundle), "--current", str(_csv(tmp_path, frame))]
+    assert main([*args, "--no-predict", "-q"]) == 1
+    assert main([*args, "--no-predict", "-q", "--fail-on", "dataset"]) == 0
+
+
+def test_a_request_log_directory(
+    tmp_path: Path, diabetes: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = diabetes.holdout.copy()
+    frame["Glucose"] += 30
+    labels, scores = diabetes.predict(frame)
+    rows = json.loads(frame.to_json(orient="records"))
+    with RequestLogger(tmp_path / "logs", max_bytes=8192, backups=20, name="pod") as log:
+        for start in range(0, len(rows), 10):
+            end = start + 10
+            log.log(rows[start:end], labels[start:end], scores[start:end].tolist(), "v1")
+    assert len(list((tmp_path / "logs").iterdir())) > 1  # rotated files are read too
+    args = ["drift", "--bundle", str(diabetes.bundle), "--current", str(tmp_path / "logs")]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert f"current: {len(rows)} rows" in err
+    assert "Glucose" in out
+    assert "scores drift" in out
+    assert main([*args, "--last", "50"]) == 0
+    out, _ = capsys.readouterr()
+    assert "INSUFFICIENT DATA" in out
+    assert main([*args, "--model-version", "v0"]) == 0
+
+
+def test_thresholds_come_from_the_environment(
+    tmp_path: Path, diabetes: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = diabetes.holdout.copy()
+    frame["Glucose"] += 30
+    args = ["drift", "--bundle", str(diabetes.bundle), "--current", str(_csv(tmp_path, frame))]
+    monkeypatch.setenv("MLSERVE_DRIFT__MIN_ROWS", "1000")
+    assert main([*args, "-q"]) == 0
+    assert main([*args, "-q", "--min-rows", "100"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--current", "missing.csv"], "neither a CSV file nor a request log"),
+        (["--current", "columns.csv"], "lacks the feature column(s) ['Glucose']"),
+        (["--current", "current.csv", "--p-value", "2"], "invalid drift threshold"),
+        (["--current", "current.csv", "--bundle", "nowhere"], "does not exist"),
+    ],
+)
+def test_errors_exit_2(
+    tmp_path: Path,
+    diabetes: Case,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _csv(tmp_path, diabetes.holdout)
+    _csv(tmp_path, diabetes.holdout.drop(columns="Glucose"), "columns.csv")
+    code = main(["drift", "--bundle", str(diabetes.bundle), *extra])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert message in err
+
+
+def test_a_bundle_without_reference_exits_2(
+    tmp_path: Path, diabetes: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(diabetes.bundle, bundle)
+    (bundle / "reference.json").unlink()
+    code = main(
+        ["drift", "--bundle", str(bundle), "--current", str(_csv(tmp_path, diabetes.holdout))]
+    )
+    assert code == 2
+    assert "without a drift reference" in capsys.readouterr().err
