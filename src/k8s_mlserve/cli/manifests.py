@@ -1,0 +1,59 @@
+"""``k8s-mlserve manifests SPEC``: render a deployment spec into Kubernetes manifests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "manifests",
+        help="render Kubernetes manifests from a deployment spec (deploy.yaml)",
+        description="Render every Kubernetes object of a deployment spec, as multi-document YAML "
+        "on stdout (for kubectl apply -f -) or as one file per object plus a kustomization.yaml.",
+    )
+    parser.add_argument("spec", help="the deployment spec, e.g. examples/diabetes/deploy.yaml")
+    parser.add_argument(
+        "--output-dir", "-o", metavar="DIR", help="write one file per object into DIR instead"
+    )
+    parser.add_argument(
+        "--kubernetes-version",
+        metavar="VERSION",
+        help="target cluster version (overrides the spec's kubernetes_version), e.g. 1.20",
+    )
+    parser.add_argument(
+        "--live",
+        choices=("blue", "green"),
+        help="blue-green only: render with this colour live (overrides strategy.live)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigurationError
+    from ..manifests import KubeVersion, load_spec, render, to_yaml, write_directory
+    from ..manifests.spec import BlueGreenStrategy
+
+    spec = load_spec(args.spec)
+    if args.kubernetes_version is not None:
+        try:
+            target = KubeVersion.parse(args.kubernetes_version)
+        except ValueError as exc:
+            raise ConfigurationError(f"--kubernetes-version: {exc}") from exc
+        spec = spec.model_copy(update={"kubernetes_version": target})
+    if args.live is not None:
+        if not isinstance(spec.strategy, BlueGreenStrategy):
+            raise ConfigurationError(
+                f"--live needs strategy blue-green; {args.spec} uses {spec.strategy.type}"
+            )
+        strategy = spec.strategy.model_copy(update={"live": args.live})
+        spec = spec.model_copy(update={"strategy": strategy})
+    manifests = render(spec)
+    if args.output_dir is None:
+        sys.stdout.write(to_yaml(manifests))
+        return 0
+    paths = write_directory(manifests, args.output_dir)
+    print(f"wrote {len(paths)} files to {args.output_dir}", file=sys.stderr)
+    return 0

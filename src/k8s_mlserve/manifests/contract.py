@@ -1,0 +1,54 @@
+"""The server's runtime contract, as the manifests rely on it (see ``docs/architecture.md``).
+
+Kept apart from the server on purpose: ``manifests`` never imports ``server``, and a test checks
+these values against the documented contract.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+COMMAND: Final = ("k8s-mlserve", "serve")
+TRAIN_COMMAND: Final = ("k8s-mlserve", "train")
+DRIFT_COMMAND: Final = ("k8s-mlserve", "drift")
+
+PORT: Final = 8000
+PORT_NAME: Final = "http"
+HOST: Final = "0.0.0.0"
+LIVENESS_PATH: Final = "/health"
+READINESS_PATH: Final = "/ready"
+STARTUP_PATH: Final = "/startup"
+METRICS_PATH: Final = "/metrics"
+
+UID: Final = 10001
+GID: Final = 10001
+
+MODELS_MOUNT: Final = "/models"
+LOGS_MOUNT: Final = "/logs"
+TMP_MOUNT: Final = "/tmp"  # noqa: S108 - an emptyDir, the only writable place besides volumes
+SECRETS_MOUNT: Final = "/etc/k8s-mlserve/secrets"
+
+# Files in the secrets directory, named like the settings they fill.
+API_KEYS_FILE: Final = "auth__api_keys"
+MONITORING_TOKEN_FILE: Final = "auth__monitoring_token"  # noqa: S105 - a file name
+
+ENV_SECRETS_DIR: Final = "MLSERVE_SECRETS_DIR"
+ENV_HOST: Final = "MLSERVE_SERVER__HOST"
+ENV_PORT: Final = "MLSERVE_SERVER__PORT"
+ENV_LOG_LEVEL: Final = "MLSERVE_SERVER__LOG_LEVEL"
+ENV_ENVIRONMENT: Final = "MLSERVE_SERVER__ENVIRONMENT"
+ENV_SHUTDOWN_TIMEOUT: Final = "MLSERVE_SERVER__SHUTDOWN_TIMEOUT"
+ENV_MODEL_PATH: Final = "MLSERVE_MODEL__PATH"
+ENV_MODEL_URI: Final = "MLSERVE_MODEL__URI"
+ENV_MODEL_CACHE_DIR: Final = "MLSERVE_MODEL__CACHE_DIR"
+ENV_REQUEST_LOG_DIR: Final = "MLSERVE_REQUEST_LOG__DIR"
+ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
+
+MLFLOW_PORT: Final = 5000
+MLFLOW_ARTIFACTS_MOUNT: Final = "/mlflow/artifacts"
+POSTGRES_PORT: Final = 5432
+POSTGRES_DATA_MOUNT: Final = "/var/lib/postgresql/data"
+# The keys of the PostgreSQL credentials Secret, named as the official image's variables.
+POSTGRES_USER_KEY: Final = "POSTGRES_USER"
+POSTGRES_PASSWORD_KEY: Final = "POSTGRES_PASSWORD"  # noqa: S105 - a key name, not a password
+POSTGRES_DB_KEY: Final = "POSTGRES_DB"

@@ -1,0 +1,136 @@
+"""Object names and labels, in one place, so selectors and pod labels always agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from .spec import DeploymentSpec
+
+NAME: Final = "app.kubernetes.io/name"
+INSTANCE: Final = "app.kubernetes.io/instance"
+COMPONENT: Final = "app.kubernetes.io/component"
+PART_OF: Final = "app.kubernetes.io/part-of"
+MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+VERSION: Final = "app.kubernetes.io/version"
+COLOUR: Final = "k8s-mlserve/colour"
+TRACK: Final = "k8s-mlserve/track"
+CONFIG_HASH: Final = "k8s-mlserve/config-sha256"
+
+API: Final = "api"
+TRAINING: Final = "training"
+DRIFT_CHECK: Final = "drift-check"
+MLFLOW: Final = "tracking-server"
+POSTGRES: Final = "database"
+
+
+@dataclass(frozen=True)
+class Names:
+    """The name of every object rendered for one spec."""
+
+    base: str
+
+    @property
+    def config(self) -> str:
+        return f"{self.base}-config"
+
+    @property
+    def secret(self) -> str:
+        return f"{self.base}-secrets"
+
+    @property
+    def models_claim(self) -> str:
+        return f"{self.base}-models"
+
+    @property
+    def logs_claim(self) -> str:
+        return f"{self.base}-logs"
+
+    @property
+    def api(self) -> str:
+        return self.base
+
+    def api_variant(self, variant: str | None) -> str:
+        return f"{self.base}-{variant}" if variant else self.base
+
+    @property
+    def network_policy(self) -> str:
+        return f"{self.base}-api"
+
+    def training_job(self, version: str | None) -> str:
+        if version is None:
+            return f"{self.base}-train"
+        slug = "".join(c if c.isalnum() else "-" for c in version.lower()).strip("-")
+        return f"{self.base}-train-{slug}"[:63].rstrip("-")
+
+    @property
+    def drift_check(self) -> str:
+        return f"{self.base}-drift-check"
+
+    @property
+    def mlflow(self) -> str:
+        return f"{self.base}-mlflow"
+
+    @property
+    def mlflow_artifacts_claim(self) -> str:
+        return f"{self.base}-mlflow-artifacts"
+
+    @property
+    def postgres(self) -> str:
+        return f"{self.base}-postgres"
+
+    @property
+    def postgres_secret(self) -> str:
+        return f"{self.base}-postgres"
+
+    @property
+    def postgres_claim(self) -> str:
+        return f"{self.base}-postgres-data"
+
+
+def names(spec: DeploymentSpec) -> Names:
+    return Names(spec.name)
+
+
+def instance(spec: DeploymentSpec, component: str) -> str:
+    """The ``app.kubernetes.io/instance`` of a component: the stack's own pods use the spec
+    name, the MLflow stack's pods their own names."""
+    if component == MLFLOW:
+        return names(spec).mlflow
+    if component == POSTGRES:
+        return names(spec).postgres
+    return spec.name
+
+
+def _app(component: str) -> str:
+    return {MLFLOW: "mlflow", POSTGRES: "postgresql"}.get(component, "k8s-mlserve")
+
+
+def selector(spec: DeploymentSpec, component: str, **extra: str) -> dict[str, str]:
+    """The labels that select a component's pods (a subset of ``labels``)."""
+    return {INSTANCE: instance(spec, component), COMPONENT: component, **extra}
+
+
+def labels(
+    spec: DeploymentSpec,
+    component: str | None = None,
+    *,
+    version: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """The labels of an object: the spec's own, the recommended ``app.kubernetes.io`` ones, and
+    for a component its selector labels."""
+    out = dict(spec.labels)
+    out[PART_OF] = spec.name
+    out[MANAGED_BY] = "k8s-mlserve"
+    if component is not None:
+        out[NAME] = _app(component)
+        out.update(selector(spec, component, **extra))
+    if version is not None:
+        out[VERSION] = _label_value(version)
+    return out
+
+
+def _label_value(text: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:63]
+    return cleaned.strip("-_.")

@@ -1,0 +1,138 @@
+"""Render a spec into Kubernetes objects in a stable order, as multi-document YAML or as one
+file per object plus a ``kustomization.yaml``.
+
+The order: namespace, config, storage, workloads, services, policies; within a kind, by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from kubernetes import client
+
+from ..errors import ConfigurationError
+from .config import SecretSource, build_api_secret, build_config_map
+from .mlflow_stack import build_mlflow_stack
+from .naming import labels
+from .network import build_api_network_policy, build_api_service, build_ingress
+from .scaling import build_autoscalers, build_disruption_budget
+from .spec import DeploymentSpec
+from .storage import build_claims
+from .versions import api_version, check_supported
+from .workload import build_api_deployments, build_drift_check, build_training_job
+
+Manifest = dict[str, Any]
+
+KIND_ORDER: Final = (
+    "Namespace",
+    "ConfigMap",
+    "Secret",
+    "PersistentVolumeClaim",
+    "Job",
+    "CronJob",
+    "Deployment",
+    "Service",
+    "Ingress",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+)
+_FIRST_KEYS: Final = ("apiVersion", "kind", "metadata", "name", "namespace")
+
+
+def _namespace(spec: DeploymentSpec) -> client.V1Namespace | None:
+    if not spec.create_namespace or spec.target_namespace == "default":
+        return None
+    return client.V1Namespace(
+        api_version=api_version("Namespace", spec.kubernetes_version),
+        kind="Namespace",
+        metadata=client.V1ObjectMeta(name=spec.target_namespace, labels=labels(spec)),
+    )
+
+
+def build_objects(spec: DeploymentSpec, source: SecretSource | None = None) -> list[Any]:
+    """Every object of the spec, as the ``kubernetes`` client's models, unordered."""
+    check_supported(spec.kubernetes_version)
+    source = source or SecretSource()
+    objects: list[Any] = [
+        _namespace(spec),
+        build_config_map(spec),
+        build_api_secret(spec, source),
+        *build_claims(spec),
+        build_training_job(spec),
+        build_drift_check(spec),
+        *build_api_deployments(spec),
+        build_api_service(spec),
+        build_ingress(spec),
+        *build_autoscalers(spec),
+        build_disruption_budget(spec),
+        build_api_network_policy(spec),
+        *build_mlflow_stack(spec, source),
+    ]
+    return [o for o in objects if o is not None]
+
+
+def _tidy(value: Any) -> Any:
+    # Identity keys first, the way people write manifests; the rest keep the schema's order.
+    if isinstance(value, dict):
+        first = [k for k in _FIRST_KEYS if k in value]
+        rest = [k for k in value if k not in _FIRST_KEYS]
+        return {k: _tidy(value[k]) for k in first + rest}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
+
+
+def _sort_key(manifest: Manifest) -> tuple[int, str]:
+    kind = manifest["kind"]
+    if kind not in KIND_ORDER:
+        raise ConfigurationError(f"no rendering order for kind {kind}")
+    return KIND_ORDER.index(kind), manifest["metadata"]["name"]
+
+
+def render(spec: DeploymentSpec, source: SecretSource | None = None) -> list[Manifest]:
+    """The spec's objects as plain data, in a stable order, ready to dump or apply.
+
+    Secret values are resolved now (``source`` defaults to the process environment and a
+    random generator), so two renders of a spec with generated values differ in those only.
+    """
+    api = client.ApiClient()
+    manifests = [
+        _tidy(api.sanitize_for_serialization(o))  # type: ignore[no-untyped-call]
+        for o in build_objects(spec, source)
+    ]
+    return sorted(manifests, key=_sort_key)
+
+
+def to_yaml(manifests: list[Manifest]) -> str:
+    """Multi-document YAML for ``kubectl apply -f -``."""
+    return yaml.safe_dump_all(
+        manifests, sort_keys=False, default_flow_style=False, explicit_start=True, width=100
+    )
+
+
+def file_name(index: int, manifest: Manifest) -> str:
+    return f"{index:02d}-{manifest['kind'].lower()}-{manifest['metadata']['name']}.yaml"
+
+
+def write_directory(manifests: list[Manifest], directory: str | Path) -> list[Path]:
+    """One file per object plus a ``kustomization.yaml`` listing them in order."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, manifest in enumerate(manifests):
+        path = directory / file_name(index, manifest)
+        path.write_text(to_yaml([manifest]), encoding="utf-8")
+        if manifest["kind"] == "Secret":
+            path.chmod(0o600)  # it holds secret values in clear text
+        written.append(path)
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [p.name for p in written],
+    }
+    path = directory / "kustomization.yaml"
+    path.write_text(yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8")
+    return [*written, path]

@@ -1,0 +1,475 @@
+"""The deployment spec: one small YAML file per deployment, validated by pydantic.
+
+``load_spec(path)`` reads and validates a file; errors name each field by its dotted path
+(``strategy.percent: Input should be less than or equal to 100``). Every field is described in
+``docs/manifests.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from ..errors import ConfigurationError
+from .spec_types import (
+    AccessMode,
+    DnsLabel,
+    DnsSubdomain,
+    EnvName,
+    EnvValue,
+    ImageTag,
+    IntOrPercent,
+    Labels,
+    PullPolicy,
+    Quantity,
+    Resources,
+    SecretValue,
+    Section,
+    check_tag,
+    generated,
+    resources,
+    split_image,
+)
+from .versions import DEFAULT_TARGET, OLDEST_SUPPORTED, KubeVersion
+
+Colour = Literal["blue", "green"]
+
+
+class Image(Section):
+    """The k8s-mlserve image, used by the API, the training Job and the drift check."""
+
+    repository: str = Field(min_length=1)
+    allow_latest: bool = False
+    tag: ImageTag
+    pull_policy: PullPolicy = "IfNotPresent"
+    pull_secrets: list[DnsSubdomain] = Field(default_factory=list)
+
+    @field_validator("repository")
+    @classmethod
+    def _no_tag_in_repository(cls, value: str) -> str:
+        if split_image(value)[1] is not None or "@" in value:
+            raise ValueError("give the repository without a tag; the tag goes in image.tag")
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _versioned(cls, value: str, info: ValidationInfo) -> str:
+        check_tag(value, allow_latest=bool(info.data.get("allow_latest")))
+        return value
+
+    def reference(self, tag: str | None = None) -> str:
+        return f"{self.repository}:{tag or self.tag}"
+
+
+class Model(Section):
+    """Where the API finds its model."""
+
+    name: DnsLabel | None = Field(None, description="directory under /models; default: name")
+    registered_name: str | None = Field(None, description="MLflow registered model name")
+    alias: str = Field("champion", pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class Config(Section):
+    """Non-secret settings, written to the ConfigMap."""
+
+    environment: str = "production"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+
+
+class Secrets(Section):
+    """The API's Secret (mounted as files), or a reference to an existing one."""
+
+    existing: DnsSubdomain | None = None
+    api_keys: SecretValue | None = Field(default_factory=generated)
+    monitoring_token: SecretValue | None = Field(default_factory=generated)
+
+    @model_validator(mode="after")
+    def _existing_excludes_values(self) -> Secrets:
+        given = {"api_keys", "monitoring_token"} & self.model_fields_set
+        if self.existing and given:
+            raise ValueError(
+                f"existing names a Secret made elsewhere; remove {' and '.join(sorted(given))}"
+            )
+        return self
+
+
+class Claim(Section):
+    """A PersistentVolumeClaim, or an existing claim to mount instead."""
+
+    size: Quantity = "1Gi"
+    access_mode: AccessMode = "ReadWriteOnce"
+    storage_class: str | None = None
+    existing_claim: DnsSubdomain | None = None
+
+
+class Storage(Section):
+    """The claims for the model registry and the request logs."""
+
+    storage_class: str | None = None
+    models: Claim = Claim()
+    logs: Claim = Claim()
+
+
+class Training(Section):
+    """The training Job that writes the model into the models claim."""
+
+    example: DnsLabel
+    algorithm: str | None = Field(
+        None, pattern=r"^[a-z0-9_-]+$", description="iris: rf, svm, logreg"
+    )
+    data: str | None = None
+    version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    backoff_limit: int = Field(2, ge=0, le=20)
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    ttl_seconds_after_finished: int | None = Field(None, ge=0)
+    resources: Resources = resources("500m", "512Mi", "2", "2Gi")
+
+
+class Api(Section):
+    """The API Deployment(s)."""
+
+    replicas: int = Field(2, ge=1, le=500)
+    resources: Resources = resources("250m", "256Mi", "1", "512Mi")
+    shutdown_timeout_seconds: int = Field(20, ge=1, le=600)
+    pre_stop_seconds: int = Field(5, ge=0, le=120)
+    startup_timeout_seconds: int = Field(300, ge=10, le=3600)
+
+
+class Service(Section):
+    """The API Service."""
+
+    type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
+    port: int = Field(8000, ge=1, le=65535)
+    node_port: int | None = Field(None, ge=30000, le=32767)
+
+    @model_validator(mode="after")
+    def _node_port_needs_type(self) -> Service:
+        if self.node_port is not None and self.type != "NodePort":
+            raise ValueError("node_port is only used with type: NodePort")
+        return self
+
+
+class Autoscaling(Section):
+    """A HorizontalPodAutoscaler on CPU and memory utilisation of the requests."""
+
+    min_replicas: int = Field(2, ge=1)
+    max_replicas: int = Field(5, ge=1)
+    cpu_utilization: int | None = Field(70, ge=1, le=1000)
+    memory_utilization: int | None = Field(80, ge=1, le=1000)
+    scale_down_stabilization_seconds: int = Field(300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
+            )
+        if self.cpu_utilization is None and self.memory_utilization is None:
+            raise ValueError("set cpu_utilization, memory_utilization or both")
+        return self
+
+
+class DisruptionBudget(Section):
+    """A PodDisruptionBudget over the API pods (default: at most one unavailable)."""
+
+    enabled: bool = True
+    max_unavailable: IntOrPercent | None = None
+    min_available: IntOrPercent | None = None
+    unhealthy_pod_eviction_policy: Literal["IfHealthyBudget", "AlwaysAllow"] | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> DisruptionBudget:
+        if self.max_unavailable is not None and self.min_available is not None:
+            raise ValueError("set max_unavailable or min_available, not both")
+        return self
+
+
+class Peer(Section):
+    """Pods allowed to reach a port: by pod labels, namespace labels or namespace name."""
+
+    pod_labels: Labels | None = None
+    namespace_labels: Labels | None = None
+    namespace: DnsLabel | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Peer:
+        if self.pod_labels is None and self.namespace_labels is None and self.namespace is None:
+            raise ValueError("set pod_labels, namespace_labels or namespace")
+        if self.namespace_labels is not None and self.namespace is not None:
+            raise ValueError("set namespace_labels or namespace, not both")
+        return self
+
+
+def _same_namespace() -> list[Peer]:
+    return [Peer(pod_labels={})]
+
+
+class NetworkPolicy(Section):
+    """NetworkPolicies admitting only the server port, from the listed peers."""
+
+    enabled: bool = True
+    allow_from: list[Peer] = Field(default_factory=_same_namespace)
+
+
+class Ingress(Section):
+    """An Ingress to the API Service."""
+
+    host: str = Field(
+        pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    )
+    path: str = Field("/", pattern=r"^/")
+    path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"
+    class_name: str | None = None
+    tls_secret: DnsSubdomain | None = None
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Monitoring(Section):
+    """Prometheus scrape annotations on the API pods."""
+
+    prometheus_scrape: bool = True
+
+
+class Variant(Section):
+    """What one colour or track runs, when it differs from the defaults."""
+
+    image_tag: ImageTag | None = None
+    model_alias: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class _RollingUpdate(Section):
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = 0
+
+    @model_validator(mode="after")
+    def _can_progress(self) -> _RollingUpdate:
+        if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
+            raise ValueError("max_surge and max_unavailable cannot both be 0")
+        return self
+
+
+class RollingStrategy(_RollingUpdate):
+    """One Deployment updated in place."""
+
+    type: Literal["rolling"] = "rolling"
+
+
+class BlueGreenStrategy(_RollingUpdate):
+    """Two Deployments labelled by colour; the Service selects the live one."""
+
+    type: Literal["blue-green"]
+    live: Colour = "blue"
+    blue: Variant = Variant()
+    green: Variant = Variant()
+
+
+class CanaryStrategy(_RollingUpdate):
+    """Stable and canary Deployments behind one Service, sized from a percentage."""
+
+    type: Literal["canary"]
+    percent: int = Field(10, ge=0, le=100)
+    canary: Variant = Variant()
+
+
+def _strategy_type(value: Any) -> str | None:
+    # strategy.type may be left out: rolling is the default.
+    if isinstance(value, dict):
+        kind = value.get("type", "rolling")
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "type", None)
+
+
+Strategy = Annotated[
+    Annotated[RollingStrategy, Tag("rolling")]
+    | Annotated[BlueGreenStrategy, Tag("blue-green")]
+    | Annotated[CanaryStrategy, Tag("canary")],
+    Discriminator(
+        _strategy_type,
+        custom_error_type="invalid_strategy",
+        custom_error_message="type must be 'rolling', 'blue-green' or 'canary'",
+    ),
+]
+
+
+class Postgres(Section):
+    """PostgreSQL, the MLflow backend store."""
+
+    image: str = "postgres:16"
+    run_as_user: int = Field(999, ge=1, description="uid of 'postgres' in the official image")
+    database: str = Field("mlflow", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    user: str = Field("mlflow", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    password: SecretValue = Field(default_factory=generated)
+    existing_secret: DnsSubdomain | None = None
+    storage: Claim = Claim(size="5Gi")
+    resources: Resources = resources("100m", "256Mi", "1", "1Gi")
+
+
+class MLflow(Section):
+    """The MLflow tracking server (artifacts served from a claim) and its PostgreSQL."""
+
+    image: str = "ghcr.io/mlflow/mlflow:v2.17.2"
+    run_as_user: int = Field(10001, ge=1)
+    resources: Resources = resources("200m", "512Mi", "1", "1Gi")
+    artifacts: Claim = Claim(size="5Gi")
+    allow_from: list[Peer] = Field(default_factory=list)
+    postgres: Postgres = Postgres()
+
+
+class DriftCheck(Section):
+    """A CronJob comparing the request logs with the model's reference profile."""
+
+    schedule: str = Field(pattern=r"^(@(hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$")
+    time_zone: str | None = None
+    resources: Resources = resources("250m", "256Mi", "1", "1Gi")
+
+
+class DeploymentSpec(Section):
+    """Everything needed to render the Kubernetes objects of one model deployment."""
+
+    name: DnsLabel = Field(max_length=40)
+    namespace: DnsLabel | None = None
+    create_namespace: bool = True
+    kubernetes_version: KubeVersion = DEFAULT_TARGET
+    labels: Labels = Field(default_factory=dict)
+    image: Image
+    model: Model = Model()
+    config: Config = Config()
+    secrets: Secrets = Secrets()
+    storage: Storage = Storage()
+    training: Training | None = None
+    api: Api = Api()
+    service: Service = Service()
+    autoscaling: Autoscaling | None = None
+    disruption_budget: DisruptionBudget = DisruptionBudget()
+    network_policy: NetworkPolicy = NetworkPolicy()
+    ingress: Ingress | None = None
+    monitoring: Monitoring = Monitoring()
+    strategy: Strategy = RollingStrategy()
+    mlflow: MLflow | None = None
+    drift_check: DriftCheck | None = None
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _parse_version(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)):
+            raise ValueError(f"write the version in quotes, e.g. '{value}'")
+        version = KubeVersion.parse(value) if isinstance(value, str) else value
+        if isinstance(version, KubeVersion) and version < OLDEST_SUPPORTED:
+            raise ValueError(
+                f"{version} is not supported; the oldest supported version is {OLDEST_SUPPORTED}"
+            )
+        return version
+
+    @model_validator(mode="after")
+    def _coherent(self) -> DeploymentSpec:
+        images = [(path, variant.image_tag) for path, variant in self.variants()]
+        if self.mlflow is not None:
+            for path, ref in (
+                ("mlflow.image", self.mlflow.image),
+                ("mlflow.postgres.image", self.mlflow.postgres.image),
+            ):
+                _, tag, digest = split_image(ref)
+                images.append((path, tag or digest))
+        for path, tag in images:
+            if tag is not None or not path.endswith("image_tag"):
+                try:
+                    check_tag(tag, allow_latest=self.image.allow_latest)
+                except ValueError as exc:
+                    raise ValueError(f"{path}: {exc}") from None
+        for path, variant in self.variants():
+            if variant.model_alias is not None and self.model.registered_name is None:
+                raise ValueError(
+                    f"{path.removesuffix('image_tag')}model_alias needs model.registered_name"
+                )
+        if self.model.registered_name is not None and self.mlflow is None:
+            raise ValueError("model.registered_name needs the mlflow section")
+        if isinstance(self.strategy, CanaryStrategy):
+            if self.autoscaling is not None:
+                raise ValueError(
+                    "autoscaling cannot be combined with strategy canary: the canary share is set "
+                    "by replica counts; remove autoscaling or use rolling or blue-green"
+                )
+            if 0 < self.strategy.percent < 100 and self.api.replicas < 2:
+                raise ValueError(
+                    "strategy canary needs api.replicas of at least 2 to split traffic"
+                )
+        budget = self.disruption_budget
+        if budget.enabled and isinstance(budget.min_available, int):
+            fewest = self.autoscaling.min_replicas if self.autoscaling else self.api.replicas
+            if budget.min_available >= fewest:
+                raise ValueError(
+                    f"disruption_budget.min_available ({budget.min_available}) must be below the "
+                    f"replica count ({fewest}), or no pod could ever be evicted"
+                )
+        return self
+
+    def variants(self) -> list[tuple[str, Variant]]:
+        """The colour or track variants of the strategy, with their spec paths."""
+        if isinstance(self.strategy, BlueGreenStrategy):
+            return [
+                ("strategy.blue.image_tag", self.strategy.blue),
+                ("strategy.green.image_tag", self.strategy.green),
+            ]
+        if isinstance(self.strategy, CanaryStrategy):
+            return [("strategy.canary.image_tag", self.strategy.canary)]
+        return []
+
+    @property
+    def target_namespace(self) -> str:
+        return self.namespace or self.name
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name or self.name
+
+
+def describe_errors(exc: PydanticValidationError) -> list[str]:
+    """One line per problem, naming the field by its dotted path."""
+    lines = []
+    for error in exc.errors():
+        parts: list[str] = []
+        for part in error["loc"]:
+            if isinstance(part, int):
+                parts.append(f"[{part}]")
+            elif parts == ["strategy"] and part in ("rolling", "blue-green", "canary"):
+                continue  # the union's tag, already given by strategy.type
+            else:
+                parts.append(("." if parts else "") + str(part))
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{''.join(parts)}: {message}" if parts else message)
+    return lines
+
+
+def parse_spec(data: Any, *, source: str = "spec", base_dir: Path | None = None) -> DeploymentSpec:
+    """Validate a spec already read into Python data; relative files resolve from ``base_dir``."""
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{source}: a deployment spec must be a mapping of fields")
+    try:
+        return DeploymentSpec.model_validate(data, context={"base_dir": base_dir})
+    except PydanticValidationError as exc:
+        details = "\n  ".join(describe_errors(exc))
+        raise ConfigurationError(f"{source}: invalid deployment spec:\n  {details}") from exc
+
+
+def load_spec(path: str | Path) -> DeploymentSpec:
+    """Read and validate a deployment spec file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read deployment spec {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_spec(data, source=str(path), base_dir=path.parent)

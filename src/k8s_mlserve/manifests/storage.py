@@ -1,0 +1,47 @@
+"""PersistentVolumeClaims: the model registry, the request logs, MLflow artifacts and
+PostgreSQL data. A claim declared ``existing_claim`` is mounted but not rendered."""
+
+from __future__ import annotations
+
+from kubernetes import client
+
+from .naming import labels, names
+from .spec import Claim, DeploymentSpec
+from .versions import api_version
+
+
+def claim_name(claim: Claim, default: str) -> str:
+    return claim.existing_claim or default
+
+
+def build_claim(
+    spec: DeploymentSpec, claim: Claim, name: str, component: str | None = None
+) -> client.V1PersistentVolumeClaim | None:
+    """A claim, or ``None`` when the spec points at an existing one."""
+    if claim.existing_claim is not None:
+        return None
+    storage_class = (
+        claim.storage_class if claim.storage_class is not None else spec.storage.storage_class
+    )
+    return client.V1PersistentVolumeClaim(
+        api_version=api_version("PersistentVolumeClaim", spec.kubernetes_version),
+        kind="PersistentVolumeClaim",
+        metadata=client.V1ObjectMeta(
+            name=name, namespace=spec.target_namespace, labels=labels(spec, component)
+        ),
+        spec=client.V1PersistentVolumeClaimSpec(
+            access_modes=[claim.access_mode],
+            storage_class_name=storage_class,
+            resources=client.V1VolumeResourceRequirements(requests={"storage": claim.size}),
+        ),
+    )
+
+
+def build_claims(spec: DeploymentSpec) -> list[client.V1PersistentVolumeClaim]:
+    """The claims of the API stack (the MLflow stack builds its own)."""
+    n = names(spec)
+    built = [
+        build_claim(spec, spec.storage.models, n.models_claim),
+        build_claim(spec, spec.storage.logs, n.logs_claim),
+    ]
+    return [c for c in built if c is not None]

@@ -1,0 +1,68 @@
+"""The manifests' runtime contract matches the server and its settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from k8s_mlserve.manifests import contract
+from k8s_mlserve.manifests.config import config_data
+from k8s_mlserve.server import probes
+from k8s_mlserve.server.app import create_app
+from k8s_mlserve.settings import DEFAULT_SECRETS_DIR, SECRETS_DIR_ENV, Settings
+
+from .conftest import make_spec
+
+
+def _setting(path: str) -> Any:
+    """The settings field a variable like ``MLSERVE_SERVER__PORT`` or a secret file names."""
+    model: type[BaseModel] = Settings
+    field = None
+    for part in path.lower().split("__"):
+        assert part in model.model_fields, f"{path}: no setting {part}"
+        field = model.model_fields[part]
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            model = field.annotation
+    return field
+
+
+def test_probe_paths_are_the_servers_routes(tmp_path: Path) -> None:
+    # Nothing is loaded until the app starts, so an empty directory is enough.
+    app = create_app(Settings(model={"path": tmp_path}))
+    routes = {route.path: route.endpoint for route in app.routes}  # type: ignore[attr-defined]
+    assert routes[contract.LIVENESS_PATH] is probes.health
+    assert routes[contract.READINESS_PATH] is probes.ready
+    assert routes[contract.STARTUP_PATH] is probes.startup
+    assert contract.METRICS_PATH in routes
+
+
+def test_port_and_secrets_dir_are_the_settings_defaults() -> None:
+    assert Settings().server.port == contract.PORT
+    assert str(DEFAULT_SECRETS_DIR) == contract.SECRETS_MOUNT
+    assert SECRETS_DIR_ENV == contract.ENV_SECRETS_DIR
+
+
+def test_every_variable_in_the_config_map_is_a_setting() -> None:
+    spec = make_spec(mlflow={}, model={"registered_name": "m"})
+    for key in config_data(spec):
+        if key in (contract.ENV_SECRETS_DIR, contract.ENV_TRACKING_URI):
+            continue
+        assert key.startswith("MLSERVE_")
+        _setting(key.removeprefix("MLSERVE_"))
+
+
+def test_secret_files_are_settings() -> None:
+    assert _setting(contract.API_KEYS_FILE).annotation is not None
+    assert _setting(contract.MONITORING_TOKEN_FILE).annotation is not None
+
+
+def test_the_documented_contract() -> None:
+    assert (contract.PORT, contract.UID, contract.GID) == (8000, 10001, 10001)
+    assert (contract.LIVENESS_PATH, contract.READINESS_PATH, contract.STARTUP_PATH) == (
+        "/health",
+        "/ready",
+        "/startup",
+    )
+    assert (contract.MODELS_MOUNT, contract.LOGS_MOUNT) == ("/models", "/logs")
