@@ -161,6 +161,9 @@ class DriftSettings(BaseModel):
     dataset_share: float = Field(
         0.5, gt=0, le=1, description="share of drifting features that makes the dataset drift"
     )
+    interval: float = Field(
+        60.0, gt=0, description="seconds between two computations of the drift gauges"
+    )
 
 
 class RequestLogSettings(BaseModel):

@@ -17,6 +17,7 @@ from ..settings import Settings
 from ..sources import ModelSource, build_sources
 from . import probes, routes
 from .auth import KeyChecker
+from .drift import DriftMonitor, drift_report
 from .errors import EXCEPTION_HANDLERS
 from .metrics import MetricsMiddleware, ServerMetrics
 from .state import ServerState
@@ -46,6 +47,10 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
     )
     manager.observers.append(metrics.observe_predictions)
     manager.on_swap.append(metrics.model_swapped)
+    drift = DriftMonitor(settings, metrics.registry)
+    state.extras["drift"] = drift
+    manager.observers.append(drift.observe)
+    manager.on_swap.append(drift.model_swapped)
 
     def count_failure(status: ReloadStatus) -> None:
         if not status.ok:
@@ -60,6 +65,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         tasks = [
             asyncio.create_task(manager.initial_load(), name="initial-load"),
             asyncio.create_task(manager.poll_forever(), name="poll"),
+            asyncio.create_task(drift.run_forever(), name="drift"),
         ]
         try:
             yield
@@ -79,6 +85,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         Route("/ready", probes.ready, methods=["GET"]),
         Route("/startup", probes.startup, methods=["GET"]),
         Route("/metrics", routes.metrics, methods=["GET"]),
+        Route("/drift", drift_report, methods=["GET"]),
         Route("/openapi.json", routes.openapi, methods=["GET"]),
         Route("/docs", routes.docs, methods=["GET"]),
         Route("/admin/reload", routes.reload, methods=["POST"]),
