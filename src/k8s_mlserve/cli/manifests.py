@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigurationError
     from ..manifests import KubeVersion, load_spec, render, to_yaml, write_directory
-    from ..manifests.spec import BlueGreenStrategy
+    from ..manifests.spec_strategy import BlueGreenStrategy
 
     spec = load_spec(args.spec)
     if args.kubernetes_version is not None:

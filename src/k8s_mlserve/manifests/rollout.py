@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from ..errors import MLServeError
 from . import naming
-from .spec import BlueGreenStrategy, CanaryStrategy, DeploymentSpec
+from .spec import DeploymentSpec
+from .spec_strategy import BlueGreenStrategy, CanaryStrategy
 
 _COLOUR_PATH = "/spec/selector/" + naming.COLOUR.replace("~", "~0").replace("/", "~1")
 

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 
 from . import naming
-from .spec import BlueGreenStrategy, CanaryStrategy, DeploymentSpec, Variant
+from .spec import DeploymentSpec
+from .spec_strategy import BlueGreenStrategy, CanaryStrategy, Variant
 
 COLOURS = ("blue", "green")
 TRACKS = ("stable", "canary")

@@ -7,7 +7,7 @@ import pytest
 
 from k8s_mlserve.errors import ConfigurationError
 from k8s_mlserve.manifests import KubeVersion, load_spec, parse_spec
-from k8s_mlserve.manifests.spec import BlueGreenStrategy, CanaryStrategy, RollingStrategy
+from k8s_mlserve.manifests.spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy
 
 from .conftest import EXAMPLES, example_path, minimal
 
