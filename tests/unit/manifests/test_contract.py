@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
-from k8s_mlserve.manifests import contract
+from k8s_mlserve.manifests import contract, render
 from k8s_mlserve.manifests.config import config_data
 from k8s_mlserve.server import probes
 from k8s_mlserve.server.app import create_app
-from k8s_mlserve.settings import DEFAULT_SECRETS_DIR, SECRETS_DIR_ENV, Settings
+from k8s_mlserve.settings import DEFAULT_SECRETS_DIR, SECRETS_DIR_ENV, Settings, load_settings
 
-from .conftest import make_spec
+from .conftest import counting_source, make_spec
 
 
 def _setting(path: str) -> Any:
@@ -66,3 +67,35 @@ def test_the_documented_contract() -> None:
         "/startup",
     )
     assert (contract.MODELS_MOUNT, contract.LOGS_MOUNT) == ("/models", "/logs")
+
+
+def test_the_server_reads_the_rendered_settings_and_secret_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a pod sees: the ConfigMap as environment variables, the Secret as files.
+    spec = make_spec(
+        mlflow={},
+        model={"registered_name": "demo-model"},
+        config={"log_level": "debug"},
+        api={"shutdown_timeout_seconds": 12},
+    )
+    objects = {f"{m['kind']}/{m['metadata']['name']}": m for m in render(spec, counting_source())}
+    for key, value in objects["ConfigMap/demo-config"]["data"].items():
+        monkeypatch.setenv(key, value)
+    secret_dir = tmp_path / "secrets"
+    secret_dir.mkdir()
+    for key, value in objects["Secret/demo-secrets"]["stringData"].items():
+        (secret_dir / key).write_text(value)
+    settings = load_settings(secrets_dir=secret_dir)
+    assert [k.get_secret_value() for k in settings.auth.api_keys] == [
+        objects["Secret/demo-secrets"]["stringData"]["auth__api_keys"]
+    ]
+    assert settings.auth.monitoring_token is not None
+    assert settings.server.host == "0.0.0.0"
+    assert settings.server.port == 8000
+    assert settings.server.log_level == "debug"
+    assert settings.server.shutdown_timeout == 12
+    assert str(settings.model.path) == "/models/demo"
+    assert settings.model.uri == "models:/demo-model@champion"
+    assert str(settings.request_log.dir) == "/logs"
+    assert settings.mlflow.tracking_uri == "http://demo-mlflow:5000"
