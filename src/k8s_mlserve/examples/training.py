@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 from ..bundle import ResponseSpec, write_bundle
 from ..registry import BundleRegistry
+from ..schema import InputSchema
 
 
 @dataclass
@@ -96,7 +97,12 @@ def publish(
     reference: dict[str, Any] | None = None,
     mlflow_run_id: str | None = None,
 ) -> tuple[Path, str]:
-    """Write the bundle as a new version of the registry at ``output``; return (path, version)."""
+    """Write the bundle as a new version of the registry at ``output``; return (path, version).
+
+    Without an explicit ``reference``, the drift reference is built from the training frame.
+    """
+    if reference is None:
+        reference = drift_reference(trained)
     registry = BundleRegistry(output)
     chosen = version or next_version(registry)
     target_path = registry.version_path(chosen)
@@ -127,7 +133,24 @@ def publish(
     return path, chosen
 
 
-def print_metrics(metrics: dict[str, float]) -> None:
-    width = max((len(k) for k in metrics), default=0)
-    for key, value in metrics.items():
-        print(f"  {key:<{width}}  {value:.4f}")
+def drift_reference(trained: TrainedModel) -> dict[str, Any]:
+    """Feature distributions of the training rows; prediction distributions on held-out rows.
+
+    A fitted model is over-confident on its own training rows, so the predictions it will be
+    compared with in production are best represented by its predictions on unseen rows.
+    """
+    from ..drift.reference import build_reference, prediction_scores
+
+    labels: list[str] | None = None
+    scores = None
+    model = trained.model
+    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        proba = model.predict_proba(trained.test_frame)
+        classes = list(model.classes_)
+        labels = [str(classes[i]) for i in np.asarray(proba).argmax(axis=1)]
+        positive = trained.response.positive_class if trained.response else None
+        scores = prediction_scores(proba, classes, positive)
+    else:
+        labels = [str(v) for v in model.predict(trained.test_frame)]
+    schema = InputSchema.infer(trained.train_frame)
+    return build_reference(trained.train_frame, schema, labels=labels, scores=scores)

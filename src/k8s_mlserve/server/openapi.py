@@ -129,6 +129,19 @@ def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool
         "/startup": {
             "get": {"summary": "Startup: the initial load has finished", "responses": probe}
         },
+        "/drift": {
+            "get": {
+                "summary": "Drift of recent inputs (monitoring token when set)",
+                "responses": simple,
+            }
+        },
+        "/admin/reload": {
+            "post": {
+                "summary": "Load the source's current model version now",
+                "security": security,
+                "responses": simple,
+            }
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics (monitoring token when set)",

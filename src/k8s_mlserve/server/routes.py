@@ -60,6 +60,8 @@ async def info(request: Request) -> Response:
             "GET /ready": "readiness",
             "GET /startup": "startup",
             "GET /metrics": "Prometheus metrics",
+            "GET /drift": "drift of recent inputs against the training data",
+            "POST /admin/reload": "load the source's current model version now",
             "GET /docs": "API documentation",
             "GET /openapi.json": "OpenAPI description",
         },

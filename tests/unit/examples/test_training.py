@@ -23,6 +23,15 @@ def test_diabetes_metrics_match_a_random_forest_on_pima(trained: dict[str, Train
     assert meta.input_schema.names[:2] == ["Pregnancies", "Glucose"]
 
 
+def test_bundles_carry_a_drift_reference(trained: dict[str, TrainingRun]) -> None:
+    from k8s_mlserve.drift.reference import load_reference
+
+    for run in trained.values():
+        reference = load_reference(run.path)
+        assert reference.names == load_bundle(run.path).metadata.input_schema.names
+        assert reference.predictions.labels is not None
+
+
 def test_churn_pipeline_handles_blank_total_charges(trained: dict[str, TrainingRun]) -> None:
     bundle = load_bundle(trained["churn"].path)
     schema = bundle.metadata.input_schema
