@@ -127,6 +127,7 @@ def _postgres(spec: DeploymentSpec) -> client.V1Deployment:
         ],
         resources=resource_requirements(pg.resources),
         startup_probe=client.V1Probe(tcp_socket=tcp, period_seconds=5, failure_threshold=60),
+        # "_exec": the keyword every client release accepts (see workload._lifecycle)
         readiness_probe=client.V1Probe(**{"_exec": ready}, period_seconds=10, timeout_seconds=5),
         liveness_probe=client.V1Probe(tcp_socket=tcp, period_seconds=10, failure_threshold=6),
         security_context=container_security(),

@@ -118,7 +118,7 @@ def build_network_policy(
             policy_types=["Ingress"],
             ingress=[
                 client.V1NetworkPolicyIngressRule(
-                    **{"_from": peers},
+                    **{"_from": peers},  # the keyword every client release accepts
                     ports=[client.V1NetworkPolicyPort(port=port, protocol="TCP")],
                 )
             ]

@@ -53,6 +53,7 @@ def _lifecycle(spec: DeploymentSpec) -> client.V1Lifecycle | None:
     if supports("prestop-sleep", spec.kubernetes_version):
         handler = client.V1LifecycleHandler(sleep=client.V1SleepAction(seconds=seconds))
     else:
+        # "_exec" is the keyword every client release accepts; type stubs know another name.
         handler = client.V1LifecycleHandler(
             **{"_exec": client.V1ExecAction(command=["sleep", str(seconds)])}
         )
