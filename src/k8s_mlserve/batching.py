@@ -1,10 +1,11 @@
 """Adaptive micro-batching: concurrent requests share one model call.
 
-A request that finds the model idle runs at once. Requests that arrive while a call is running
-queue up and go together in the next call, up to ``max_batch_size`` rows. Under load (the previous
-call served more than one request), the batcher also waits up to ``max_wait_ms`` for more company
-before calling the model. Results go back to each request in order; if a combined call fails, each
-request is retried alone so that only the faulty one fails.
+A request that finds the model idle and nothing queued runs at once. Requests that arrive while a
+call is running queue up and go together in the next call, up to ``max_batch_size`` rows (a
+request is never split: one larger than that is a call of its own); such a batch may also wait for
+more company until its oldest request has waited ``max_wait_ms``. Results go back to each request
+in order; if a combined call fails, each request is retried alone so that only the faulty one
+fails.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class MicroBatcher(Generic[RowT, OutT]):
         self._executor = executor
         self._queue: asyncio.Queue[_Pending[RowT, OutT] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._busy_before = False
+        self._held: _Pending[RowT, OutT] | None = None
+        self._last_call_end = float("-inf")
         self._closed = False
         self.stats = BatchStats()
 
@@ -87,36 +89,57 @@ class MicroBatcher(Generic[RowT, OutT]):
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        closing = False
         while True:
-            first = await self._queue.get()
+            first, self._held = self._held, None
             if first is None:
-                return
+                if closing:
+                    return
+                item = await self._queue.get()
+                if item is None:
+                    return
+                first = item
             batch = [first]
             rows = len(first.rows)
-            stop = self._drain(batch, rows)
-            rows = sum(len(p.rows) for p in batch)
-            if not stop and self._busy_before and self._max_wait > 0 and rows < self._max_rows:
-                stop = await self._wait_for_company(batch, rows, loop)
-            self._busy_before = len(batch) > 1 or not self._queue.empty()
-            await self._call(batch, loop)
-            if stop:
-                return
+            if not closing:
+                rows, closing = self._drain(batch, rows)
+            # Only a request that queued behind a running call waits for company: one that found
+            # the model idle is answered at once.
+            queued_behind = first.enqueued < self._last_call_end
+            if (
+                queued_behind
+                and not closing
+                and self._held is None
+                and self._max_wait > 0
+                and rows < self._max_rows
+            ):
+                closing = await self._wait_for_company(batch, rows)
+            try:
+                await self._call(batch, loop)
+            finally:
+                self._last_call_end = time.perf_counter()
 
-    def _drain(self, batch: list[_Pending[RowT, OutT]], rows: int) -> bool:
+    def _add(self, batch: list[_Pending[RowT, OutT]], item: _Pending[RowT, OutT], rows: int) -> int:
+        """Add ``item`` if it fits; otherwise hold it for the next batch. Returns the rows."""
+        if rows + len(item.rows) > self._max_rows:
+            self._held = item
+            return rows
+        batch.append(item)
+        return rows + len(item.rows)
+
+    def _drain(self, batch: list[_Pending[RowT, OutT]], rows: int) -> tuple[int, bool]:
         """Move already-queued requests into ``batch``; True when the close marker was seen."""
-        while rows < self._max_rows and not self._queue.empty():
+        while rows < self._max_rows and self._held is None and not self._queue.empty():
             item = self._queue.get_nowait()
             if item is None:
-                return True
-            batch.append(item)
-            rows += len(item.rows)
-        return False
+                return rows, True
+            rows = self._add(batch, item, rows)
+        return rows, False
 
-    async def _wait_for_company(
-        self, batch: list[_Pending[RowT, OutT]], rows: int, loop: asyncio.AbstractEventLoop
-    ) -> bool:
+    async def _wait_for_company(self, batch: list[_Pending[RowT, OutT]], rows: int) -> bool:
+        """Wait for more requests until the batch is full or its oldest row waited long enough."""
         deadline = batch[0].enqueued + self._max_wait
-        while rows < self._max_rows:
+        while rows < self._max_rows and self._held is None:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 break
@@ -126,8 +149,7 @@ class MicroBatcher(Generic[RowT, OutT]):
                 break
             if item is None:
                 return True
-            batch.append(item)
-            rows += len(item.rows)
+            rows = self._add(batch, item, rows)
         return False
 
     async def _call(

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ..serving import ModelManager, ReloadStatus
 from ..settings import Settings
 from ..sources import ModelSource, build_sources
-from . import probes, routes
+from . import probes, protocols, routes
 from .auth import KeyChecker
 from .drift import DriftMonitor, drift_report
 from .errors import EXCEPTION_HANDLERS
@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         Route("/openapi.json", routes.openapi, methods=["GET"]),
         Route("/docs", routes.docs, methods=["GET"]),
         Route("/admin/reload", routes.reload, methods=["POST"]),
+        *protocols.protocol_routes(),
     ]
     templates = {route.endpoint: route.path for route in route_list}
     app = Starlette(
