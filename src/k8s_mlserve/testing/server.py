@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TypeVar
@@ -151,3 +153,63 @@ class ServerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class SecretsDir:
+    """A directory laid out like the mounted Kubernetes Secret: one API key, one token."""
+
+    path: Path
+    api_key: str
+    monitoring_token: str
+
+    @classmethod
+    def create(cls, path: Path) -> SecretsDir:
+        """Write fresh random values into ``path`` (readable by the owner only)."""
+        path.mkdir(parents=True, exist_ok=True)
+        made = cls(path, secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        for name, value in (
+            ("auth__api_keys", made.api_key),
+            ("auth__monitoring_token", made.monitoring_token),
+        ):
+            (path / name).write_text(value + "\n")
+            (path / name).chmod(0o600)
+        return made
+
+
+class ServerFactory:
+    """Starts ``ServerProcess`` instances sharing a secrets directory; ``stop_all`` ends them."""
+
+    def __init__(self, secrets_dir: SecretsDir | None = None) -> None:
+        self.secrets_dir = secrets_dir
+        self.servers: list[ServerProcess] = []
+
+    def __call__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        wait: str = "/ready",
+        timeout: float = 60.0,
+    ) -> ServerProcess:
+        """Start a server for ``model`` (a bundle or registry) with extra ``MLSERVE_*`` ``env``."""
+        settings = {"MLSERVE_MODEL__PATH": os.fspath(model)} if model is not None else {}
+        settings.update(env or {})
+        server = ServerProcess(
+            settings,
+            secrets_dir=self.secrets_dir.path if self.secrets_dir else None,
+            api_key=self.secrets_dir.api_key if self.secrets_dir else None,
+            wait=wait,
+            timeout=timeout,
+        )
+        try:
+            server.start()
+        except BaseException:
+            server.stop()
+            raise
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        while self.servers:
+            self.servers.pop().stop()

@@ -1,0 +1,481 @@
+"""A Kubernetes cluster for tests, driven through ``kubectl`` with argument lists.
+
+``Cluster`` names a kubeconfig (passed to every command with ``--kubeconfig``; the process
+environment is left alone) and offers what test fixtures need: the server version, namespaces,
+``apply``, waits for Jobs, rollouts and pods that report on timeout what they waited for together
+with the namespace's pods, events and logs, and ``port_forward``. ``kind_cluster`` creates (or
+reuses) a kind cluster through pytest-kind, with the ``kind`` and ``kubectl`` found on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, TypeVar
+
+from ..manifests import KubeVersion
+from .server import free_port, wait_for
+
+T = TypeVar("T")
+TEST_LABEL = "k8s-mlserve.io/test"
+
+
+class KubectlError(RuntimeError):
+    """A kubectl command failed; the message has the command and what it printed."""
+
+
+class JobFailed(RuntimeError):
+    """A Job reached its Failed condition; the message has its pods' events and logs."""
+
+
+@dataclass
+class Cluster:
+    """A cluster reached through ``kubeconfig``; ``kind_name`` is set for a kind cluster."""
+
+    kubeconfig: Path
+    kubectl_binary: str = "kubectl"
+    context: str | None = None
+    kind_name: str | None = None
+    _version: KubeVersion | None = field(default=None, init=False, repr=False)
+
+    def command(self, *args: str, namespace: str | None = None) -> list[str]:
+        """The kubectl argument list for ``args`` against this cluster."""
+        command = [self.kubectl_binary, "--kubeconfig", str(self.kubeconfig)]
+        if self.context:
+            command += ["--context", self.context]
+        if namespace:
+            command += ["--namespace", namespace]
+        return [*command, *args]
+
+    def kubectl(
+        self,
+        *args: str,
+        namespace: str | None = None,
+        input: str | bytes | None = None,
+        timeout: float = 120.0,
+        check: bool = True,
+    ) -> str:
+        """Run kubectl and return its standard output; ``KubectlError`` when it fails."""
+        command = self.command(*args, namespace=namespace)
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            result = subprocess.run(
+                command, input=data, capture_output=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise KubectlError(f"{shlex.join(command)} did not finish in {timeout:.0f}s") from exc
+        except FileNotFoundError as exc:
+            raise KubectlError(f"cannot run {self.kubectl_binary}: not found") from exc
+        stdout = result.stdout.decode(errors="replace")
+        if check and result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace").strip()
+            raise KubectlError(f"{shlex.join(command)} exited with {result.returncode}: {stderr}")
+        return stdout
+
+    def kubectl_json(self, *args: str, namespace: str | None = None) -> Any:
+        """Run ``kubectl ... -o json`` and parse the answer."""
+        return json.loads(self.kubectl(*args, "-o", "json", namespace=namespace))
+
+    def server_version(self) -> KubeVersion:
+        """The API server's Kubernetes minor version (asked once)."""
+        if self._version is None:
+            data = json.loads(self.kubectl("version", "-o", "json"))
+            server = data.get("serverVersion")
+            if not server:
+                raise KubectlError(f"kubectl version did not report a server version: {data}")
+            self._version = KubeVersion.parse(server["gitVersion"])
+        return self._version
+
+    def apply(self, manifests: Sequence[Mapping[str, Any]], *, namespace: str | None = None) -> str:
+        """``kubectl apply`` the objects (sent as one JSON List on standard input)."""
+        document = {"apiVersion": "v1", "kind": "List", "items": list(manifests)}
+        return self.kubectl("apply", "-f", "-", namespace=namespace, input=json.dumps(document))
+
+    def create_namespace(self, name: str, *, labels: Mapping[str, str] | None = None) -> None:
+        """Create a namespace labelled as made by tests (plus ``labels``)."""
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {TEST_LABEL: "true", **(labels or {})}},
+        }
+        self.kubectl("create", "-f", "-", input=json.dumps(namespace))
+
+    def delete_namespace(self, name: str, *, wait: bool = False, timeout: float = 300.0) -> None:
+        """Delete a namespace and everything in it (returns at once unless ``wait``)."""
+        self.kubectl(
+            "delete",
+            "namespace",
+            name,
+            "--ignore-not-found",
+            f"--wait={'true' if wait else 'false'}",
+            f"--timeout={int(timeout)}s",
+            timeout=timeout + 30,
+        )
+
+    # Diagnostics -------------------------------------------------------------------------------
+
+    def events(self, namespace: str, *, limit: int = 40) -> str:
+        """The namespace's most recent events, oldest first."""
+        out = self.kubectl(
+            "get", "events", "--sort-by", ".lastTimestamp", namespace=namespace, check=False
+        )
+        lines = out.rstrip().splitlines()
+        if len(lines) > limit + 1:
+            lines = lines[:1] + lines[-limit:]
+        return "\n".join(lines) or "(no events)"
+
+    def pods(self, namespace: str, selector: str | None = None) -> list[dict[str, Any]]:
+        args = ["get", "pods"] + (["--selector", selector] if selector else [])
+        items: list[dict[str, Any]] = self.kubectl_json(*args, namespace=namespace)["items"]
+        return items
+
+    def pod_logs(
+        self, namespace: str, selector: str | None = None, *, tail: int = 80, max_pods: int = 8
+    ) -> str:
+        """The last lines of every container of the matching pods (and of its previous run)."""
+        sections: list[str] = []
+        for pod in self.pods(namespace, selector)[:max_pods]:
+            name = pod["metadata"]["name"]
+            statuses = {
+                s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses") or []
+            }
+            for container in pod["spec"]["containers"]:
+                cname = container["name"]
+                runs = [False]
+                if statuses.get(cname, {}).get("restartCount", 0):
+                    runs.insert(0, True)
+                for previous in runs:
+                    args = ["logs", name, "-c", cname, f"--tail={tail}"]
+                    if previous:
+                        args.append("--previous")
+                    out = self.kubectl(*args, namespace=namespace, check=False).rstrip()
+                    label = f"{name}/{cname}" + (" (previous run)" if previous else "")
+                    sections.append(f"--- logs of {label} ---\n{out or '(empty)'}")
+        return "\n".join(sections) or "(no pods)"
+
+    def diagnostics(self, namespace: str, selector: str | None = None) -> str:
+        """Pods, events and logs of a namespace, for failure messages."""
+        parts = []
+        try:
+            args = ["get", "pods", "-o", "wide"] + (["--selector", selector] if selector else [])
+            parts.append(f"--- pods in {namespace} ---\n{self.kubectl(*args, namespace=namespace)}")
+            parts.append(f"--- events in {namespace} ---\n{self.events(namespace)}")
+            parts.append(self.pod_logs(namespace, selector))
+        except (KubectlError, ValueError) as exc:
+            parts.append(f"(could not collect diagnostics: {exc})")
+        return "\n".join(parts)
+
+    # Waiting -----------------------------------------------------------------------------------
+
+    def wait_for(
+        self,
+        condition: Callable[[], T | None],
+        *,
+        what: str,
+        timeout: float,
+        namespace: str,
+        selector: str | None = None,
+        interval: float = 2.0,
+    ) -> T:
+        """``wait_for`` whose timeout message ends with the namespace's pods, events and logs."""
+        return wait_for(
+            condition,
+            timeout=timeout,
+            interval=interval,
+            what=what,
+            describe=lambda: self.diagnostics(namespace, selector),
+        )
+
+    def wait_for_job(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
+        """Wait until Job ``name`` succeeded; raise ``JobFailed`` as soon as it has failed."""
+        selector = f"job-name={name}"
+
+        def done() -> bool:
+            job = self.kubectl_json("get", "job", name, namespace=namespace)
+            problem = job_failure(job)
+            if problem is not None:
+                raise JobFailed(
+                    f"Job {name} in {namespace} failed: {problem}\n"
+                    f"{self.diagnostics(namespace, selector)}"
+                )
+            status = job.get("status") or {}
+            wanted = (job.get("spec") or {}).get("completions") or 1
+            return int(status.get("succeeded") or 0) >= int(wanted)
+
+        # A failed Job is final: stop waiting at once instead of timing out.
+        try:
+            self.wait_for(
+                _raising(done, JobFailed),
+                what=f"Job {name} in namespace {namespace} to complete",
+                timeout=timeout,
+                namespace=namespace,
+                selector=selector,
+            )
+        except _Stop as stop:
+            raise stop.error from None
+
+    def wait_for_rollout(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
+        """Wait until Deployment ``name`` has all its replicas updated and available."""
+        last: list[str] = []
+
+        def done() -> bool:
+            deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
+            problem = rollout_problem(deployment)
+            last[:] = [problem or "rolled out"]
+            return problem is None
+
+        deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
+        labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
+        self.wait_for(
+            done,
+            what=f"Deployment {name} in namespace {namespace} to roll out",
+            timeout=timeout,
+            namespace=namespace,
+            selector=selector,
+        )
+
+    def wait_for_pod_ready(self, name: str, namespace: str, *, timeout: float = 300.0) -> None:
+        """Wait until pod ``name`` is Ready."""
+
+        def ready() -> bool:
+            pod = self.kubectl_json("get", "pod", name, namespace=namespace)
+            phase = (pod.get("status") or {}).get("phase")
+            if phase in ("Failed", "Succeeded"):
+                raise _Stop(KubectlError(f"pod {name} ended ({phase}) before it was ready"))
+            conditions = (pod.get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+        try:
+            self.wait_for(
+                ready,
+                what=f"pod {name} in namespace {namespace} to be ready",
+                timeout=timeout,
+                namespace=namespace,
+                selector=None,
+            )
+        except _Stop as stop:
+            raise type(stop.error)(f"{stop.error}\n{self.diagnostics(namespace)}") from None
+
+    # Port-forwarding ---------------------------------------------------------------------------
+
+    @contextmanager
+    def port_forward(
+        self,
+        target: str,
+        remote_port: int,
+        *,
+        namespace: str,
+        local_port: int | None = None,
+        timeout: float = 30.0,
+    ) -> Iterator[PortForward]:
+        """Forward ``127.0.0.1:<local port>`` to ``target`` (``svc/NAME`` or ``pod/NAME``)."""
+        forward = PortForward(self, target, remote_port, namespace=namespace, port=local_port)
+        with forward.start(timeout=timeout):
+            yield forward
+
+
+class _Stop(BaseException):
+    """Ends a wait early, carrying the error to raise.
+
+    A ``BaseException``: ``wait_for`` takes every ``Exception`` from its condition for "not yet".
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _raising(condition: Callable[[], T], *errors: type[Exception]) -> Callable[[], T]:
+    # wait_for treats exceptions as "not yet"; these ones must end the wait instead.
+    def wrapped() -> T:
+        try:
+            return condition()
+        except errors as exc:
+            raise _Stop(exc) from None
+
+    return wrapped
+
+
+def job_failure(job: Mapping[str, Any]) -> str | None:
+    """Why a Job failed for good, or ``None`` while it has not."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            reason = condition.get("reason", "Failed")
+            message = condition.get("message", "")
+            return f"{reason}: {message}".rstrip(": ")
+    return None
+
+
+def rollout_problem(deployment: Mapping[str, Any]) -> str | None:
+    """Why a Deployment is not fully rolled out, or ``None`` when it is (0 replicas included)."""
+    spec = deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    wanted = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+    generation = (deployment.get("metadata") or {}).get("generation")
+    observed = status.get("observedGeneration")
+    if generation is not None and (observed is None or observed < generation):
+        return "the latest change is not observed yet"
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Progressing" and condition.get("reason") == (
+            "ProgressDeadlineExceeded"
+        ):
+            return f"progress deadline exceeded: {condition.get('message', '')}"
+    updated = int(status.get("updatedReplicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    if updated < wanted or available < wanted or total > wanted:
+        return f"{available} of {wanted} replicas available, {updated} updated, {total} in total"
+    return None
+
+
+class PortForward:
+    """A ``kubectl port-forward`` process; ``url`` is ``http://127.0.0.1:<port>``."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        target: str,
+        remote_port: int,
+        *,
+        namespace: str,
+        port: int | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.target = target
+        self.remote_port = remote_port
+        self.namespace = namespace
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, *, timeout: float = 30.0) -> PortForward:
+        """Start forwarding and wait until the local port accepts connections."""
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
+        command = self.cluster.command(
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            self.target,
+            f"{self.port}:{self.remote_port}",
+            namespace=self.namespace,
+        )
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+
+        def listening() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise _Stop(KubectlError(f"kubectl port-forward exited: {self.log().strip()}"))
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        try:
+            self.cluster.wait_for(
+                listening,
+                what=f"kubectl port-forward {self.target} to listen on {self.port}",
+                timeout=timeout,
+                namespace=self.namespace,
+                interval=0.2,
+            )
+        except _Stop as stop:
+            self.stop()
+            raise stop.error from None
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def restart(self, *, timeout: float = 30.0) -> PortForward:
+        """Forward again on the same local port (after the pod behind it went away)."""
+        self.stop()
+        return self.start(timeout=timeout)
+
+    def log(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> PortForward:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextmanager
+def kind_cluster(
+    name: str,
+    *,
+    node_image: str | None = None,
+    keep: bool = False,
+    kind_binary: str,
+    kubectl_binary: str,
+) -> Iterator[Cluster]:
+    """Create a kind cluster (or reuse the one of that name) and delete it afterwards.
+
+    pytest-kind drives kind; it is given the binaries found on PATH so that it never downloads
+    any. It keeps the kubeconfig in ``.pytest-kind/<name>/kubeconfig`` under the current
+    directory. A cluster that existed before is reused and never deleted; ``keep`` keeps a new one.
+    """
+    from pytest_kind import KindCluster
+
+    listed = subprocess.run(
+        [kind_binary, "get", "clusters"], capture_output=True, text=True, timeout=60, check=True
+    )
+    existed = name in listed.stdout.split()
+    # pytest-kind's own place for it, made absolute: the working directory may change later.
+    kubeconfig = (Path(".pytest-kind") / name / "kubeconfig").resolve()
+    kind = KindCluster(
+        name,
+        kubeconfig=kubeconfig,
+        image=node_image,
+        kind_path=Path(kind_binary),
+        kubectl_path=Path(kubectl_binary),
+    )
+    if existed:
+        subprocess.run(
+            [kind_binary, "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    kind.create()
+    try:
+        yield Cluster(kubeconfig=kubeconfig, kubectl_binary=kubectl_binary, kind_name=name)
+    finally:
+        if not keep and not existed:
+            kind.delete()

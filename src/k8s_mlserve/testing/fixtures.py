@@ -1,0 +1,222 @@
+"""The fixtures of the k8s-mlserve pytest plugin (see ``docs/testing.md``).
+
+Local: ``mlserve_bundle`` (a model to serve), ``mlserve_secrets``, ``mlserve_server`` and
+``mlserve_server_factory`` (``k8s-mlserve serve`` subprocesses), ``mlserve_mlflow`` (an MLflow
+tracking server). Cluster: ``mlserve_cluster``, ``mlserve_image_loader``, ``mlserve_image``,
+``mlserve_deploy`` and ``mlserve_stack``. Expensive ones are session-scoped; a project overrides
+any of them by defining a fixture of the same name in its ``conftest.py``.
+
+Only light modules are imported here, since pytest imports the plugin in every session: the
+cluster, stack and training code is imported by the fixtures that need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .. import __version__
+from .mlflow import MlflowServer
+from .options import MlserveOptions, find_executable
+from .server import SecretsDir, ServerFactory, ServerProcess
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .loader import ImageLoader
+    from .stack import DeployedStack, StackDeployer
+
+IMAGE_REPOSITORY = "k8s-mlserve-test"
+
+
+@pytest.fixture(scope="session")
+def mlserve_options(pytestconfig: pytest.Config) -> MlserveOptions:
+    """The plugin's settings: command-line options over K8S_MLSERVE_* environment variables."""
+    from .plugin import options
+
+    return options(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def mlserve_example() -> str:
+    """The example trained by mlserve_bundle and deployed by mlserve_stack (override to change)."""
+    return "iris"
+
+
+@pytest.fixture(scope="session")
+def mlserve_bundle(
+    mlserve_options: MlserveOptions,
+    mlserve_example: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The model to serve: --mlserve-model PATH, else mlserve_example trained into a registry."""
+    if mlserve_options.model is not None:
+        if not mlserve_options.model.exists():
+            pytest.fail(f"--mlserve-model: {mlserve_options.model} does not exist", pytrace=False)
+        return mlserve_options.model
+    from ..examples.runner import train_example
+
+    output = tmp_path_factory.mktemp("mlserve-models") / mlserve_example
+    data_dir = mlserve_options.data_dir
+    train_example(
+        mlserve_example,
+        output=output,
+        data=str(data_dir) if data_dir is not None else None,
+        quiet=True,
+    )
+    return output
+
+
+@pytest.fixture(scope="session")
+def mlserve_secrets(tmp_path_factory: pytest.TempPathFactory) -> SecretsDir:
+    """A secrets directory like the mounted Secret: a random API key and monitoring token."""
+    return SecretsDir.create(tmp_path_factory.mktemp("mlserve-secrets"))
+
+
+@pytest.fixture(scope="session")
+def mlserve_server_factory(mlserve_secrets: SecretsDir) -> Iterator[ServerFactory]:
+    """Starts more model servers: factory(model, env={...}); all are stopped at the end."""
+    factory = ServerFactory(mlserve_secrets)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def mlserve_server(mlserve_bundle: Path, mlserve_secrets: SecretsDir) -> Iterator[ServerProcess]:
+    """The model server on a free port (url, client, headers()); its log is shown on failure."""
+    server = ServerProcess(
+        {"MLSERVE_MODEL__PATH": str(mlserve_bundle)},
+        secrets_dir=mlserve_secrets.path,
+        api_key=mlserve_secrets.api_key,
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mlserve_mlflow(
+    mlserve_options: MlserveOptions, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MlflowServer]:
+    """An MLflow tracking server (SQLite, or --mlserve-mlflow-backend) with served artifacts."""
+    server = MlflowServer(
+        tmp_path_factory.mktemp("mlserve-mlflow"),
+        backend_store_uri=mlserve_options.mlflow_backend,
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mlserve_cluster(
+    mlserve_options: MlserveOptions, pytestconfig: pytest.Config
+) -> Iterator[Cluster]:
+    """The Kubernetes cluster: --kubeconfig, or one made with kind (--kind); skips without one."""
+    from .cluster import Cluster, kind_cluster
+    from .plugin import problem as session_problem
+
+    problem = session_problem(pytestconfig)
+    if problem is not None:
+        pytest.skip(problem)
+    kubectl = find_executable(mlserve_options.kubectl) or mlserve_options.kubectl
+    if mlserve_options.kind:
+        kind = find_executable("kind") or "kind"
+        with kind_cluster(
+            mlserve_options.kind_cluster_name,
+            node_image=mlserve_options.kind_node_image,
+            keep=mlserve_options.keep_cluster,
+            kind_binary=kind,
+            kubectl_binary=kubectl,
+        ) as created:
+            created.server_version()
+            yield created
+        return
+    kubeconfig = mlserve_options.kubeconfig
+    assert kubeconfig is not None
+    if not kubeconfig.is_file():
+        pytest.fail(f"--kubeconfig: {kubeconfig} does not exist", pytrace=False)
+    cluster = Cluster(kubeconfig=kubeconfig.resolve(), kubectl_binary=kubectl)
+    cluster.server_version()  # fails here, with kubectl's message, when it cannot be reached
+    yield cluster
+
+
+@pytest.fixture(scope="session")
+def mlserve_image_loader(mlserve_options: MlserveOptions, mlserve_cluster: Cluster) -> ImageLoader:
+    """How built images reach the cluster: kind load, the --image-loader command, or nothing."""
+    from .loader import loader_from_setting
+
+    return loader_from_setting(
+        mlserve_options.image_loader,
+        kind_cluster=mlserve_cluster.kind_name,
+        kind_binary=find_executable("kind") or "kind",
+    )
+
+
+@pytest.fixture(scope="session")
+def mlserve_image(
+    mlserve_options: MlserveOptions,
+    mlserve_image_loader: ImageLoader,
+    pytestconfig: pytest.Config,
+) -> str:
+    """The server image, built from source (or --mlserve-image) and loaded into the cluster."""
+    from . import images
+
+    tag = mlserve_options.image
+    if tag is None:
+        problem = images.docker_problem()
+        if problem:
+            pytest.skip(f"building the server image needs Docker: {problem}")
+        extras = mlserve_options.image_extras
+        base = mlserve_options.base_image
+        root = images.find_source_root()
+        if root is not None:
+            digest = images.source_digest(root, base or "", extras)
+            tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
+            if not images.image_exists(tag):
+                images.build_server_image(root, tag, base_image=base, extras=extras)
+        else:
+            project = pytestconfig.rootpath
+            requirements = project / "requirements.txt"
+            content = requirements.read_bytes() if requirements.is_file() else b""
+            digest = hashlib.sha256(content + f"{base}{extras}".encode()).hexdigest()[:12]
+            tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
+            if not images.image_exists(tag):
+                images.build_project_image(project, tag, base_image=base, extras=extras)
+    mlserve_image_loader.load(tag)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def mlserve_deploy(
+    mlserve_options: MlserveOptions,
+    mlserve_cluster: Cluster,
+    mlserve_image: str,
+    mlserve_image_loader: ImageLoader,
+    pytestconfig: pytest.Config,
+) -> Iterator[StackDeployer]:
+    """Deploys stacks: `with mlserve_deploy.deploy("iris", overrides={...}) as stack: ...`."""
+    from .images import find_source_root
+    from .stack import StackDeployer
+
+    root = find_source_root()
+    examples = root / "examples" if root is not None else pytestconfig.rootpath / "examples"
+    deployer = StackDeployer(
+        mlserve_cluster,
+        mlserve_image,
+        loader=mlserve_image_loader,
+        examples_dir=examples if examples.is_dir() else None,
+        data_dir=mlserve_options.data_dir,
+        keep_namespace=mlserve_options.keep_namespace,
+        timeout=mlserve_options.deploy_timeout,
+    )
+    yield deployer
+    deployer.close()
+
+
+@pytest.fixture(scope="module")
+def mlserve_stack(mlserve_deploy: StackDeployer, mlserve_example: str) -> Iterator[DeployedStack]:
+    """mlserve_example deployed in a fresh namespace and port-forwarded; deleted afterwards."""
+    with mlserve_deploy.deploy(mlserve_example) as stack:
+        yield stack

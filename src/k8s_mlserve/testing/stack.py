@@ -1,0 +1,545 @@
+"""A k8s-mlserve deployment on a real cluster, set up and torn down for end-to-end tests.
+
+``StackDeployer.deploy`` takes an example's ``examples/<name>/deploy.yaml`` (or any spec file or
+mapping) and:
+
+1. renders it for the cluster's Kubernetes version, with the freshly built image and a fresh,
+   uniquely named namespace (fixed node ports are dropped so that stacks never collide);
+2. creates the namespace and applies the configuration, Secrets, claims and Services;
+3. copies what pods cannot download into the models claim with a short-lived pod: the example's
+   dataset (pods have no network access to fetch it; ``training.data`` is pointed at the copy) or a
+   model registry given with ``model=`` for a spec without a training Job;
+4. starts the other Deployments (the MLflow stack), then the training Job and waits for it to
+   complete, then the API Deployments and waits for each rollout;
+5. reads the API key and the monitoring token back from the Secret, and port-forwards the API
+   Service to a local port.
+
+On leaving the context the port-forward stops and the namespace is deleted unless it is kept.
+Every wait that times out says what it waited for and shows the namespace's events and pod logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib
+import io
+import logging
+import secrets
+import subprocess
+import tarfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from ..manifests import DeploymentSpec, parse_spec, render
+from ..manifests.contract import API_KEYS_FILE, MODELS_MOUNT, MONITORING_TOKEN_FILE, PORT_NAME
+from .cluster import Cluster, KubectlError, PortForward
+from .loader import ImageLoader
+from .server import wait_for
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "app.kubernetes.io/component"
+STACK_LABEL = "k8s-mlserve.io/stack"
+DATASETS_DIR = ".datasets"
+SEED_POD = "mlserve-seed"
+_WORKLOADS = ("Job", "CronJob", "Deployment")
+EXTRACT = (
+    "import sys, tarfile\n"
+    "archive = tarfile.open(fileobj=sys.stdin.buffer, mode='r|')\n"
+    "options = {'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}\n"
+    "archive.extractall(sys.argv[1], **options)\n"
+)
+
+
+class StackError(RuntimeError):
+    """A stack cannot be deployed as asked (missing spec, dataset or image)."""
+
+
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in: mappings merge key by key, anything else replaces
+    (``None`` included, which resets an optional section)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def split_image(reference: str) -> tuple[str, str | None]:
+    """``repository[:tag]`` into its parts (a registry's port is not a tag)."""
+    name, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:
+        return reference, None
+    return name, tag
+
+
+def example_dataset(example: str) -> str | None:
+    """The file name of the dataset an example trains on, or ``None`` (iris ships with sklearn)."""
+    try:
+        module = importlib.import_module(f"k8s_mlserve.examples.{example}")
+    except ImportError:
+        return None
+    filename = getattr(module, "FILENAME", None)
+    return filename if isinstance(filename, str) else None
+
+
+@dataclass
+class DeployedStack:
+    """A deployed stack: ``url`` (port-forwarded API), ``api_key``, ``monitoring_token``,
+    ``namespace``, the validated ``spec`` and the applied ``manifests``."""
+
+    name: str
+    namespace: str
+    spec: DeploymentSpec
+    manifests: list[dict[str, Any]]
+    cluster: Cluster
+    forward: PortForward
+    api_key: str | None
+    monitoring_token: str | None
+    source: str | Path | Mapping[str, Any] = field(repr=False, default="")
+    overrides: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.url, headers=self.headers(), timeout=30.0)
+
+    @property
+    def url(self) -> str:
+        return self.forward.url
+
+    def headers(self) -> dict[str, str]:
+        """The API key header for ``/predict``."""
+        return {"X-API-Key": self.api_key} if self.api_key else {}
+
+    def kubectl(self, *args: str, **kwargs: Any) -> str:
+        """kubectl in this stack's namespace."""
+        return self.cluster.kubectl(*args, namespace=self.namespace, **kwargs)
+
+    def objects(self, kind: str) -> list[dict[str, Any]]:
+        """The applied manifests of one kind."""
+        return [m for m in self.manifests if m["kind"] == kind]
+
+    def deployments(self, component: str | None = "api") -> list[str]:
+        """Names of the applied Deployments (of the API, by default)."""
+        return [
+            m["metadata"]["name"]
+            for m in self.objects("Deployment")
+            if component is None or m["metadata"].get("labels", {}).get(COMPONENT) == component
+        ]
+
+    def wait_for_rollouts(self, timeout: float = 600.0) -> None:
+        for name in self.deployments(component=None):
+            self.cluster.wait_for_rollout(name, self.namespace, timeout=timeout)
+
+    def diagnostics(self) -> str:
+        """Pods, events and logs of the namespace."""
+        return self.cluster.diagnostics(self.namespace)
+
+    def reconnect(self, timeout: float = 60.0) -> None:
+        """Port-forward again, on the same local port (after the pod behind it went away)."""
+        self.forward.restart(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+        self.forward.stop()
+
+
+class StackDeployer:
+    """Deploys stacks into fresh namespaces of ``cluster`` with ``image`` (built and loaded)."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        image: str,
+        *,
+        loader: ImageLoader | None = None,
+        examples_dir: Path | None = None,
+        data_dir: Path | None = None,
+        keep_namespace: bool = False,
+        timeout: float = 600.0,
+        namespace_prefix: str = "mlserve-test",
+    ) -> None:
+        self.cluster = cluster
+        self.image = image
+        self.loader = loader
+        self.examples_dir = examples_dir
+        self.data_dir = data_dir
+        self.keep_namespace = keep_namespace
+        self.timeout = timeout
+        self.namespace_prefix = namespace_prefix
+        self.live: list[DeployedStack] = []
+
+    # Spec ---------------------------------------------------------------------------------------
+
+    def spec_data(
+        self, source: str | Path | Mapping[str, Any]
+    ) -> tuple[dict[str, Any], Path | None]:
+        """The raw spec of an example name, a spec file or a mapping, and its directory."""
+        if isinstance(source, Mapping):
+            return dict(source), None
+        path = Path(source)
+        if not path.suffix and self.examples_dir is not None:
+            candidate = self.examples_dir / str(source) / "deploy.yaml"
+            if candidate.is_file():
+                path = candidate
+        if not path.is_file():
+            where = f" or {self.examples_dir}/{source}/deploy.yaml" if self.examples_dir else ""
+            raise StackError(f"no deployment spec at {path}{where}")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise StackError(f"{path} does not hold a deployment spec (a mapping)")
+        return data, path.parent
+
+    def build_spec(
+        self,
+        source: str | Path | Mapping[str, Any],
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+        image: str | None = None,
+    ) -> DeploymentSpec:
+        """The spec as deployed: the cluster's version, the test image, the namespace given (or
+        a fresh one), no fixed node port, the dataset copy; then ``overrides`` on top."""
+        data, base_dir = self.spec_data(source)
+        name = str(data.get("name", "stack"))
+        repository, tag = split_image(image or self.image)
+        defaults: dict[str, Any] = {
+            "namespace": namespace or self.fresh_namespace(name),
+            "create_namespace": False,
+            "kubernetes_version": str(self.cluster.server_version()),
+            "image": {"repository": repository, "tag": tag or "latest"},
+        }
+        if tag in (None, "latest"):
+            defaults["image"]["allow_latest"] = True
+        service = data.get("service")
+        if isinstance(service, Mapping) and service.get("node_port") is not None:
+            defaults["service"] = {"node_port": None}
+        strategy = data.get("strategy")
+        if isinstance(strategy, Mapping):
+            defaults["strategy"] = {
+                key: {"image_tag": tag or "latest"}
+                for key in ("blue", "green", "canary")
+                if isinstance(strategy.get(key), Mapping) and "image_tag" in strategy[key]
+            }
+        training = data.get("training")
+        if isinstance(training, Mapping) and training.get("data") is None:
+            filename = example_dataset(str(training.get("example", "")))
+            if filename is not None:
+                defaults["training"] = {"data": f"{MODELS_MOUNT}/{DATASETS_DIR}/{filename}"}
+        merged = deep_merge(deep_merge(data, defaults), overrides or {})
+        return parse_spec(merged, source=f"{name} (test stack)", base_dir=base_dir)
+
+    def fresh_namespace(self, name: str) -> str:
+        suffix = secrets.token_hex(3)
+        return f"{self.namespace_prefix}-{name}"[: 63 - len(suffix) - 1].rstrip("-") + f"-{suffix}"
+
+    # Images -------------------------------------------------------------------------------------
+
+    def tag_image(self, tag: str) -> str:
+        """Tag the stack image as ``repository:tag`` too and load it: a second "version" for
+        rollout tests. Returns the new reference."""
+        repository, _ = split_image(self.image)
+        reference = f"{repository}:{tag}"
+        subprocess.run(
+            ["docker", "tag", self.image, reference], capture_output=True, check=True, timeout=60
+        )
+        if self.loader is not None:
+            self.loader.load(reference)
+        return reference
+
+    # Deploying ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def deploy(
+        self,
+        source: str | Path | Mapping[str, Any],
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        model: Path | None = None,
+        data_dir: Path | None = None,
+        keep_namespace: bool | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[DeployedStack]:
+        """Deploy, yield the running stack, then clean up (see the module docstring)."""
+        spec = self.build_spec(source, overrides=overrides)
+        keep = self.keep_namespace if keep_namespace is None else keep_namespace
+        manifests = render(spec)
+        namespace = spec.target_namespace
+        files = self.files_to_copy(spec, model, data_dir or self.data_dir)
+        self.cluster.create_namespace(namespace, labels={STACK_LABEL: spec.name})
+        stack: DeployedStack | None = None
+        try:
+            stack = self._bring_up(spec, manifests, files, timeout or self.timeout)
+            stack.source, stack.overrides = source, dict(overrides or {})
+            self.live.append(stack)
+            yield stack
+        finally:
+            if stack is not None:
+                stack.close()
+                if stack in self.live:
+                    self.live.remove(stack)
+            if keep:
+                log.warning("keeping namespace %s (--keep-namespace)", namespace)
+            else:
+                self.cluster.delete_namespace(namespace)
+
+    def update(
+        self,
+        stack: DeployedStack,
+        overrides: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+    ) -> DeployedStack:
+        """Re-render the stack with more ``overrides`` and apply the change in place (a new image
+        tag, strategy or replica count), then wait for every rollout and a new training Job.
+
+        The Secret is left as it is, so the API key stays valid; a Job whose name is unchanged is
+        not re-applied (its pod template cannot change).
+        """
+        merged = deep_merge(stack.overrides, overrides)
+        spec = self.build_spec(stack.source, overrides=merged, namespace=stack.namespace)
+        manifests = render(spec)
+        old_jobs = {m["metadata"]["name"] for m in stack.objects("Job")}
+        changed = [
+            m
+            for m in manifests
+            if m["kind"] != "Secret"
+            and not (m["kind"] == "Job" and m["metadata"]["name"] in old_jobs)
+        ]
+        self.cluster.apply(changed, namespace=stack.namespace)
+        limit = timeout or self.timeout
+        for m in changed:
+            if m["kind"] == "Job":
+                self.cluster.wait_for_job(m["metadata"]["name"], stack.namespace, timeout=limit)
+        stack.spec, stack.manifests, stack.overrides = spec, manifests, merged
+        stack.wait_for_rollouts(limit)
+        stack.reconnect()
+        return stack
+
+    def files_to_copy(
+        self, spec: DeploymentSpec, model: Path | None, data_dir: Path | None
+    ) -> dict[str, Path]:
+        """Archive name (under /models) -> local path, for what the pods need but cannot fetch."""
+        files: dict[str, Path] = {}
+        training = spec.training
+        prefix = f"{MODELS_MOUNT}/{DATASETS_DIR}/"
+        if training is not None and training.data and training.data.startswith(prefix):
+            filename = training.data.removeprefix(prefix)
+            local = data_dir / filename if data_dir is not None else None
+            if local is None or not local.is_file():
+                raise StackError(
+                    f"the training Job of {spec.name} reads {filename}, which pods cannot "
+                    f"download; put it in a directory named by K8S_MLSERVE_DATA_DIR (or "
+                    f"--mlserve-data-dir){f' (not found in {data_dir})' if data_dir else ''}"
+                )
+            files[f"{DATASETS_DIR}/{filename}"] = local
+        if model is not None:
+            if not model.is_dir():
+                raise StackError(f"model directory {model} does not exist")
+            files[spec.model_name] = model
+        return files
+
+    def _bring_up(
+        self,
+        spec: DeploymentSpec,
+        manifests: list[dict[str, Any]],
+        files: dict[str, Path],
+        timeout: float,
+    ) -> DeployedStack:
+        namespace = spec.target_namespace
+        rest = [m for m in manifests if m["kind"] not in _WORKLOADS]
+        deployments = [m for m in manifests if m["kind"] == "Deployment"]
+        api = [m for m in deployments if _component(m) == "api"]
+        others = [m for m in deployments if _component(m) != "api"]
+        jobs = [m for m in manifests if m["kind"] == "Job"]
+        cron = [m for m in manifests if m["kind"] == "CronJob"]
+        self.cluster.apply(rest, namespace=namespace)
+        if files:
+            self.copy_to_models(spec, manifests, files)
+        for group in (others, jobs):
+            if not group:
+                continue
+            self.cluster.apply(group, namespace=namespace)
+            for m in group:
+                if m["kind"] == "Job":
+                    self.cluster.wait_for_job(m["metadata"]["name"], namespace, timeout=timeout)
+                else:
+                    self.cluster.wait_for_rollout(m["metadata"]["name"], namespace, timeout=timeout)
+        if api or cron:
+            self.cluster.apply(api + cron, namespace=namespace)
+        for m in api:
+            self.cluster.wait_for_rollout(m["metadata"]["name"], namespace, timeout=timeout)
+        api_key, token = self._read_secret(spec, manifests)
+        service = api_service(manifests)
+        forward = PortForward(
+            self.cluster,
+            f"svc/{service['metadata']['name']}",
+            _service_port(service),
+            namespace=namespace,
+        ).start(timeout=60)
+        try:
+            wait_for(
+                lambda: httpx.get(f"{forward.url}/ready", timeout=5.0).status_code == 200,
+                timeout=120,
+                interval=1.0,
+                what=f"{forward.url}/ready (the API through port-forward) to answer 200",
+                describe=lambda: self.cluster.diagnostics(namespace),
+            )
+        except BaseException:
+            forward.stop()
+            raise
+        return DeployedStack(
+            name=spec.name,
+            namespace=namespace,
+            spec=spec,
+            manifests=manifests,
+            cluster=self.cluster,
+            forward=forward,
+            api_key=api_key,
+            monitoring_token=token,
+        )
+
+    def copy_to_models(
+        self, spec: DeploymentSpec, manifests: list[dict[str, Any]], files: Mapping[str, Path]
+    ) -> None:
+        """Copy local files and directories into the models claim, under the given names, with a
+        short-lived pod running the stack image as the image's non-root user."""
+        namespace = spec.target_namespace
+        claim = models_claim(manifests)
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": SEED_POD, "labels": {COMPONENT: "seed"}},
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "terminationGracePeriodSeconds": 1,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 10001,
+                    "runAsGroup": 10001,
+                    "fsGroup": 10001,
+                },
+                "containers": [
+                    {
+                        "name": "seed",
+                        "image": spec.image.reference(),
+                        "imagePullPolicy": spec.image.pull_policy,
+                        "command": ["python", "-c", "import time; time.sleep(3600)"],
+                        "volumeMounts": [{"name": "models", "mountPath": MODELS_MOUNT}],
+                    }
+                ],
+                "volumes": [{"name": "models", "persistentVolumeClaim": {"claimName": claim}}],
+            },
+        }
+        self.cluster.apply([pod], namespace=namespace)
+        try:
+            self.cluster.wait_for_pod_ready(SEED_POD, namespace, timeout=self.timeout)
+            self.cluster.kubectl(
+                "exec",
+                "-i",
+                SEED_POD,
+                "--",
+                "python",
+                "-c",
+                EXTRACT,
+                MODELS_MOUNT,
+                namespace=namespace,
+                input=archive(files),
+                timeout=300,
+            )
+        finally:
+            self.cluster.kubectl(
+                "delete",
+                "pod",
+                SEED_POD,
+                "--ignore-not-found",
+                "--wait=true",
+                namespace=namespace,
+                check=False,
+                timeout=120,
+            )
+
+    def _read_secret(
+        self, spec: DeploymentSpec, manifests: list[dict[str, Any]]
+    ) -> tuple[str | None, str | None]:
+        name = spec.secrets.existing or next(
+            (
+                m["metadata"]["name"]
+                for m in manifests
+                if m["kind"] == "Secret" and _component(m) == "api"
+            ),
+            None,
+        )
+        if name is None:
+            return None, None
+        try:
+            secret = self.cluster.kubectl_json(
+                "get", "secret", name, namespace=spec.target_namespace
+            )
+        except KubectlError:
+            return None, None
+        data = secret.get("data") or {}
+
+        def value(key: str) -> str | None:
+            if key not in data:
+                return None
+            text = base64.b64decode(data[key]).decode().strip()
+            first = text.replace(",", "\n").splitlines()
+            return first[0].strip() if first else None
+
+        return value(API_KEYS_FILE), value(MONITORING_TOKEN_FILE)
+
+    def close(self) -> None:
+        """Stop the port-forwards of stacks still open (the namespaces go with their contexts)."""
+        for stack in list(self.live):
+            stack.close()
+        self.live.clear()
+
+
+def _component(manifest: Mapping[str, Any]) -> str | None:
+    labels = (manifest.get("metadata") or {}).get("labels") or {}
+    value = labels.get(COMPONENT)
+    return str(value) if value is not None else None
+
+
+def api_service(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    for manifest in manifests:
+        if manifest["kind"] == "Service" and _component(manifest) == "api":
+            return manifest
+    raise StackError("the rendered manifests have no API Service")
+
+
+def _service_port(service: Mapping[str, Any]) -> int:
+    ports = service["spec"]["ports"]
+    chosen = next((p for p in ports if p.get("name") == PORT_NAME), ports[0])
+    return int(chosen["port"])
+
+
+def models_claim(manifests: list[dict[str, Any]]) -> str:
+    """The claim mounted as ``models`` by the stack's workloads."""
+    for manifest in manifests:
+        if manifest["kind"] not in ("Deployment", "Job"):
+            continue
+        for volume in manifest["spec"]["template"]["spec"].get("volumes") or []:
+            if volume.get("name") == "models" and "persistentVolumeClaim" in volume:
+                return str(volume["persistentVolumeClaim"]["claimName"])
+    raise StackError("no workload of the stack mounts a models claim")
+
+
+def archive(files: Mapping[str, Path]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, path in sorted(files.items()):
+            archive.add(path, arcname=name, recursive=True)
+    return buffer.getvalue()

@@ -1,0 +1,181 @@
+"""How a stack turns an example's spec into what is deployed, without a cluster: the spec
+defaults and overrides, the files copied into the models claim, and the in-pod extraction."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k8s_mlserve.manifests import KubeVersion, render
+from k8s_mlserve.testing.cluster import Cluster
+from k8s_mlserve.testing.stack import (
+    EXTRACT,
+    StackDeployer,
+    StackError,
+    api_service,
+    archive,
+    deep_merge,
+    example_dataset,
+    models_claim,
+    split_image,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+IMAGE = "k8s-mlserve-test:0.1.0-abc123"
+
+
+class VersionOnly(Cluster):
+    """A cluster that only answers its version (building a spec asks nothing else)."""
+
+    def server_version(self) -> KubeVersion:
+        return KubeVersion(1, 20)
+
+
+@pytest.fixture
+def deployer(tmp_path: Path) -> StackDeployer:
+    return StackDeployer(
+        VersionOnly(kubeconfig=tmp_path / "kc"),
+        IMAGE,
+        examples_dir=ROOT / "examples",
+        data_dir=tmp_path / "data",
+    )
+
+
+def test_deep_merge_merges_mappings_and_replaces_the_rest() -> None:
+    base: dict[str, Any] = {
+        "api": {"replicas": 2, "resources": {"requests": {"cpu": "1"}}},
+        "mlflow": {"a": 1},
+    }
+    merged = deep_merge(base, {"api": {"replicas": 1}, "mlflow": None, "new": [1]})
+    assert merged == {
+        "api": {"replicas": 1, "resources": {"requests": {"cpu": "1"}}},
+        "mlflow": None,
+        "new": [1],
+    }
+    assert base["api"]["replicas"] == 2  # not modified
+
+
+def test_split_image() -> None:
+    assert split_image("k8s-mlserve-test:0.1.0") == ("k8s-mlserve-test", "0.1.0")
+    assert split_image("registry:5000/team/api") == ("registry:5000/team/api", None)
+    assert split_image("registry:5000/team/api:2") == ("registry:5000/team/api", "2")
+
+
+def test_datasets_of_the_examples() -> None:
+    assert example_dataset("diabetes") == "diabetes.csv"
+    assert example_dataset("churn") == "telco-customer-churn.csv"
+    assert example_dataset("iris") is None
+    assert example_dataset("no-such-example") is None
+
+
+def test_iris_is_deployed_with_the_test_image_in_a_fresh_namespace(
+    deployer: StackDeployer,
+) -> None:
+    spec = deployer.build_spec("iris")
+    assert spec.namespace is not None
+    assert spec.namespace.startswith("mlserve-test-iris-")
+    assert len(spec.namespace) == len("mlserve-test-iris-") + 6
+    assert spec.create_namespace is False
+    assert str(spec.kubernetes_version) == "1.20"
+    assert spec.image.reference() == IMAGE
+    assert [v.image_tag for _, v in spec.variants()] == ["0.1.0-abc123", "0.1.0-abc123"]
+    assert spec.service.type == "NodePort"
+    assert spec.service.node_port is None
+    assert spec.training is not None
+    assert spec.training.data is None
+    assert deployer.build_spec("iris").namespace != spec.namespace
+
+
+def test_churn_trains_on_the_copy_of_its_dataset(deployer: StackDeployer) -> None:
+    spec = deployer.build_spec("churn")
+    assert spec.training is not None
+    assert spec.training.data == "/models/.datasets/telco-customer-churn.csv"
+    assert [v.image_tag for _, v in spec.variants()] == ["0.1.0-abc123"]
+
+
+def test_overrides_come_last(deployer: StackDeployer) -> None:
+    spec = deployer.build_spec(
+        "diabetes",
+        overrides={
+            "api": {"replicas": 1},
+            "autoscaling": None,
+            "mlflow": None,
+            "model": {"registered_name": None},
+            "training": {"data": "https://example.org/diabetes.csv"},
+            "service": {"type": "NodePort", "node_port": 30999},
+        },
+        namespace="chosen",
+    )
+    assert spec.namespace == "chosen"
+    assert spec.api.replicas == 1
+    assert spec.mlflow is None
+    assert spec.autoscaling is None
+    assert spec.training is not None
+    assert spec.training.data == "https://example.org/diabetes.csv"
+    assert spec.service.node_port == 30999
+
+
+def test_the_rendered_stack_targets_the_cluster_version(deployer: StackDeployer) -> None:
+    manifests = render(
+        deployer.build_spec(
+            "diabetes", overrides={"mlflow": None, "model": {"registered_name": None}}
+        )
+    )
+    versions = {m["kind"]: m["apiVersion"] for m in manifests}
+    assert versions["HorizontalPodAutoscaler"] == "autoscaling/v2beta2"
+    assert versions["PodDisruptionBudget"] == "policy/v1beta1"
+    assert "Namespace" not in versions  # the stack creates its own, labelled
+    assert api_service(manifests)["metadata"]["name"] == "diabetes"
+    assert models_claim(manifests) == "diabetes-models"
+
+
+def test_a_missing_dataset_is_named_before_anything_is_deployed(
+    deployer: StackDeployer, tmp_path: Path
+) -> None:
+    spec = deployer.build_spec("churn")
+    with pytest.raises(StackError, match=r"reads telco-customer-churn\.csv, which pods cannot"):
+        deployer.files_to_copy(spec, None, tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "telco-customer-churn.csv").write_text("a,b\n1,2\n")
+    files = deployer.files_to_copy(spec, None, tmp_path / "data")
+    assert files == {
+        ".datasets/telco-customer-churn.csv": tmp_path / "data/telco-customer-churn.csv"
+    }
+    with pytest.raises(StackError, match=r"model directory .* does not exist"):
+        deployer.files_to_copy(spec, tmp_path / "model", tmp_path / "data")
+    (tmp_path / "model").mkdir()
+    files = deployer.files_to_copy(spec, tmp_path / "model", tmp_path / "data")
+    assert files["churn"] == tmp_path / "model"
+
+
+def test_an_unknown_spec_is_refused(deployer: StackDeployer) -> None:
+    with pytest.raises(StackError, match="no deployment spec at"):
+        deployer.build_spec("no-such-example")
+
+
+def test_the_pod_side_extracts_the_archive(tmp_path: Path) -> None:
+    model = tmp_path / "registry"
+    (model / "versions" / "v1").mkdir(parents=True)
+    (model / "current").write_text("v1\n")
+    (model / "versions" / "v1" / "metadata.json").write_text("{}")
+    data = tmp_path / "diabetes.csv"
+    data.write_text("Glucose\n148\n")
+    payload = archive({".datasets/diabetes.csv": data, "diabetes": model})
+    with tarfile.open(fileobj=BytesIO(payload)) as opened:
+        names = opened.getnames()
+    assert ".datasets/diabetes.csv" in names
+    assert "diabetes/versions/v1/metadata.json" in names
+    target = tmp_path / "models"
+    target.mkdir()
+    subprocess.run(
+        [sys.executable, "-c", EXTRACT, str(target)], input=payload, check=True, timeout=60
+    )
+    assert (target / ".datasets" / "diabetes.csv").read_text() == "Glucose\n148\n"
+    assert (target / "diabetes" / "current").read_text() == "v1\n"
+    assert (target / "diabetes" / "versions" / "v1" / "metadata.json").is_file()
