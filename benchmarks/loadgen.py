@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -92,8 +93,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
     """The ``q`` quantile (0-1) by the nearest-rank method."""
     if not sorted_values:
         return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, round(q * len(sorted_values) + 0.5) - 1))
-    return sorted_values[rank]
+    rank = math.ceil(q * len(sorted_values))
+    return sorted_values[min(max(rank, 1), len(sorted_values)) - 1]
 
 
 async def run(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from report import BASELINE, MLSERVE, goals, render_chart, render_table
 
 from k8s_mlserve.bundle import MODEL_FILE
 from k8s_mlserve.datasets import read_csv, resolve_dataset
@@ -43,7 +44,6 @@ from k8s_mlserve.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
-BASELINE, MLSERVE = "baseline", "k8s-mlserve"
 INTEGER_FEATURES = {"Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "Age"}
 
 
@@ -109,17 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         "servers": results,
     }
     if BASELINE in results and MLSERVE in results:
-        report["goals"] = _goals(results)
+        report["goals"] = goals(results)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     json_path = output / f"bench-{stamp}.json"
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     shutil.copyfile(json_path, output / "latest.json")
-    chart = output / f"bench-{stamp}.png"
-    _chart(report, chart)
-    shutil.copyfile(chart, output / "latest.png")
+    chart_path = output / f"bench-{stamp}.png"
+    render_chart(report, chart_path)
+    shutil.copyfile(chart_path, output / "latest.png")
     print()
     print(render_table(report))
-    print(f"\nwrote {json_path} and {chart}")
+    print(f"\nwrote {json_path} and {chart_path}")
     return 0
 
 
@@ -319,9 +319,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# -- reporting -------------------------------------------------------------------------------
-
-
 def _machine() -> dict[str, Any]:
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
@@ -346,122 +343,6 @@ def _version(name: str) -> str:
         return package_version(name)
     except Exception:  # a missing package is reported, not fatal
         return "not installed"
-
-
-def _goals(results: dict[str, Any]) -> dict[str, Any]:
-    """The targets: at c=64 >= 10x the baseline with p99 < 50 ms; at c=1 no slower."""
-    base = {r["concurrency"]: r for r in results[BASELINE]["runs"]}
-    ours = {r["concurrency"]: r for r in results[MLSERVE]["runs"]}
-    goals: dict[str, Any] = {}
-    if 64 in base and 64 in ours:
-        ratio = ours[64]["rps"] / base[64]["rps"]
-        goals["c64_ratio"] = ratio
-        goals["c64_p99_ms"] = ours[64]["p99_ms"]
-        goals["c64_met"] = ratio >= 10 and ours[64]["p99_ms"] < 50
-    if 1 in base and 1 in ours:
-        goals["c1_ratio"] = ours[1]["rps"] / base[1]["rps"]
-        goals["c1_met"] = goals["c1_ratio"] >= 1
-    return goals
-
-
-def render_table(report: dict[str, Any]) -> str:
-    """The results as a Markdown table (also pasted into docs/performance.md)."""
-    servers = report["servers"]
-    names = [n for n in (BASELINE, MLSERVE) if n in servers]
-    header = ["concurrency"]
-    for name in names:
-        header += [f"{name} req/s", "p50 ms", "p99 ms"]
-    if len(names) == 2:
-        header.append("ratio")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
-    by_level = {n: {r["concurrency"]: r for r in servers[n]["runs"]} for n in names}
-    for level in sorted(set().union(*(by_level[n].keys() for n in names))):
-        cells = [str(level)]
-        for name in names:
-            run = by_level[name].get(level)
-            cells += (
-                [f"{run['rps']:.0f}", f"{run['p50_ms']:.1f}", f"{run['p99_ms']:.1f}"]
-                if run
-                else ["", "", ""]
-            )
-        if len(names) == 2 and all(level in by_level[n] for n in names):
-            ratio = by_level[MLSERVE][level]["rps"] / by_level[BASELINE][level]["rps"]
-            cells.append(f"{ratio:.1f}×")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("| | " + " | ".join(names) + " |")
-    lines.append("|---|" + "---:|" * len(names))
-    lines.append(
-        "| start to ready | " + " | ".join(f"{servers[n]['startup_s']:.2f} s" for n in names) + " |"
-    )
-    lines.append(
-        "| resident memory after start | "
-        + " | ".join(f"{servers[n]['rss_mib']:.0f} MiB" for n in names)
-        + " |"
-    )
-    goals = report.get("goals")
-    if goals:
-        lines.append("")
-        if "c64_met" in goals:
-            lines.append(
-                f"c=64: {goals['c64_ratio']:.1f}× the baseline, p99 {goals['c64_p99_ms']:.1f} ms "
-                f"(goal: ≥ 10×, p99 < 50 ms): {'met' if goals['c64_met'] else 'NOT met'}"
-            )
-        if "c1_met" in goals:
-            lines.append(
-                f"c=1: {goals['c1_ratio']:.2f}× the baseline (goal: ≥ 1×): "
-                f"{'met' if goals['c1_met'] else 'NOT met'}"
-            )
-    return "\n".join(lines)
-
-
-def _chart(report: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    servers = report["servers"]
-    names = [n for n in (BASELINE, MLSERVE) if n in servers]
-    colors = {BASELINE: "#8c8c8c", MLSERVE: "#1f77b4"}
-    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.2))
-    width = 0.8 / len(names)
-    for i, name in enumerate(names):
-        runs = servers[name]["runs"]
-        levels = [r["concurrency"] for r in runs]
-        positions = [j + (i - (len(names) - 1) / 2) * width for j in range(len(levels))]
-        throughput.bar(positions, [r["rps"] for r in runs], width, label=name, color=colors[name])
-        throughput.set_xticks(range(len(levels)), [str(c) for c in levels])
-        latency.plot(
-            levels, [r["p99_ms"] for r in runs], "o-", color=colors[name], label=f"{name} p99"
-        )
-        latency.plot(
-            levels,
-            [r["p50_ms"] for r in runs],
-            "o--",
-            color=colors[name],
-            label=f"{name} p50",
-            alpha=0.6,
-        )
-    throughput.set_xlabel("concurrent clients")
-    throughput.set_ylabel("requests per second")
-    throughput.set_title("Throughput")
-    throughput.legend()
-    latency.set_xscale("log", base=2)
-    latency.set_yscale("log")
-    latency.set_xlabel("concurrent clients")
-    latency.set_ylabel("latency (ms)")
-    latency.set_title("Latency")
-    latency.legend(fontsize="small")
-    machine = report["machine"]
-    figure.suptitle(
-        f"diabetes random forest, servers pinned to cores {report['pinning']['server'] or 'any'}"
-        f" — {machine['cpu']} ({report['created_at']})",
-        fontsize="small",
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 if __name__ == "__main__":
