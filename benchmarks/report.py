@@ -30,7 +30,7 @@ def render_table(report: dict[str, Any]) -> str:
     names = [n for n in (BASELINE, MLSERVE) if n in servers]
     header = ["concurrency"]
     for name in names:
-        header += [f"{name} req/s", "p50 ms", "p99 ms"]
+        header += [f"{name} req/s", "p50 ms", "p99 ms", "CPU ms/req"]
     if len(names) == 2:
         header.append("ratio")
     lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
@@ -40,9 +40,14 @@ def render_table(report: dict[str, Any]) -> str:
         for name in names:
             run = by_level[name].get(level)
             cells += (
-                [f"{run['rps']:.0f}", f"{run['p50_ms']:.1f}", f"{run['p99_ms']:.1f}"]
+                [
+                    f"{run['rps']:.0f}",
+                    f"{run['p50_ms']:.1f}",
+                    f"{run['p99_ms']:.1f}",
+                    f"{run['server_cpu_ms_per_request']:.2f}",
+                ]
                 if run
-                else ["", "", ""]
+                else ["", "", "", ""]
             )
         if len(names) == 2 and all(level in by_level[n] for n in names):
             ratio = by_level[MLSERVE][level]["rps"] / by_level[BASELINE][level]["rps"]
