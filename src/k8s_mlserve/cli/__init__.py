@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from ..errors import MLServeError
 
 # Modules under k8s_mlserve.cli, each adding one or more sub-commands.
-COMMAND_MODULES = ("train", "serve", "predict", "info", "demo", "drift", "manifests", "rollout")
+COMMAND_MODULES = (
+    "train",
+    "serve",
+    "predict",
+    "info",
+    "demo",
+    "drift",
+    "registry",
+    "manifests",
+    "rollout",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,24 @@ def register(subparsers: Any) -> None:
         "--no-current", action="store_true", help="publish without making it current"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    mlflow = parser.add_argument_group(
+        "MLflow", "log the run, register a version and set its alias (see docs/mlflow.md)"
+    )
+    mlflow.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI"),
+        help="MLflow tracking server (default: $MLFLOW_TRACKING_URI; '' to skip MLflow)",
+    )
+    mlflow.add_argument(
+        "--metric",
+        default="f1_score",
+        help="metric a new version must beat the champion on (default: f1_score)",
+    )
+    mlflow.add_argument(
+        "--force-champion",
+        action="store_true",
+        help="make the new version champion whatever its metrics",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -49,8 +68,17 @@ def run(args: argparse.Namespace) -> int:
         algorithm=args.algorithm,
         make_current=not args.no_current,
         quiet=args.quiet,
+        tracking_uri=args.tracking_uri or None,
+        metric=args.metric,
+        force_champion=args.force_champion,
     )
     print(f"published {result.name} {result.version} to {result.path}")
+    if result.tracked is not None:
+        tracked = result.tracked
+        print(
+            f"registered {tracked.model_name} version {tracked.version} in MLflow "
+            f"(run {tracked.run_id}) as @{tracked.alias}: {tracked.reason}"
+        )
     for key, value in result.metrics.items():
         print(f"  {key:<10} {value:.4f}")
     sys.stdout.flush()

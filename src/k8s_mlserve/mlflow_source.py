@@ -1,0 +1,575 @@
+"""Models from an MLflow registry or run, for the server. It imports ``mlflow`` lazily: a server
+started from a bundle directory never loads it. (``tracking`` is the training-side counterpart.)
+
+Accepted model URIs::
+
+    models:/NAME@ALIAS      followed: polling notices when the alias moves to another version
+    models:/NAME/VERSION    one registered version
+    runs:/RUN_ID/PATH       the model a run logged under PATH
+
+A registered version N is served as version ``vN``; a run's model as ``run-<first 12 characters
+of the run id>``. Loading downloads the model directory once and loads it through the sklearn
+flavour (so probabilities stay available) or, for any other flavour, through pyfunc (labels only).
+The input schema comes from what ``k8s-mlserve train`` recorded in the MLmodel file, else from the
+signature and the input example.
+
+With a cache directory, every sklearn model loaded is written through as a version of a bundle
+registry in ``<cache dir>/<model name>``, so a restart while MLflow is down still has something to
+serve (see docs/mlflow.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .bundle import (
+    METADATA_FILE,
+    Bundle,
+    BundleMetadata,
+    ResponseSpec,
+    is_bundle,
+    library_versions,
+    load_bundle,
+    read_metadata,
+    sha256_file,
+    write_bundle,
+)
+from .errors import BundleError, ConfigurationError, ModelSourceError
+from .registry import BundleRegistry
+from .schema import CategoricalFeature, InputSchema, NumericFeature
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+log = logging.getLogger("k8s_mlserve.mlflow")
+
+# Key of the MLmodel ``metadata`` section where ``k8s-mlserve train`` records the input schema,
+# response contract and algorithm, so a model served from MLflow answers like its bundle.
+MLMODEL_METADATA_KEY = "k8s_mlserve"
+PROVENANCE_FILE = "mlflow.json"
+CACHE_KEEP = 3
+# The server retries on its own schedule; MLflow's client defaults (7 retries with backoff, 120 s
+# timeout) would hold a poll or a start-up attempt for minutes while the tracking server is down.
+SERVER_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+_NUMERIC_TYPES = {"double": "float", "float": "float", "long": "integer", "integer": "integer"}
+_NETWORK_FAILURES = (
+    ("Connection refused", "is unreachable (connection refused)"),
+    ("Name or service not known", "is unreachable (unknown host)"),
+    ("Temporary failure in name resolution", "is unreachable (unknown host)"),
+    ("timed out", "did not answer in time"),
+    ("Max retries exceeded", "is unreachable"),
+)
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def use_server_http_defaults() -> None:
+    """Give MLflow's HTTP client short timeouts in this process, unless already configured."""
+    for name, value in SERVER_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+@dataclass(frozen=True)
+class ModelURI:
+    """A parsed model URI."""
+
+    uri: str
+    kind: Literal["alias", "version", "run"]
+    name: str  # the registered model, or the run id for runs:/ URIs
+    reference: str  # the alias, the version number, or the artifact path in the run
+
+    @classmethod
+    def parse(cls, uri: str) -> ModelURI:
+        """Parse ``uri``; raise ``ConfigurationError`` naming the accepted forms."""
+        accepted = "models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH"
+        if uri.startswith("models:/"):
+            rest = uri.removeprefix("models:/")
+            if "@" in rest:
+                name, alias = rest.rsplit("@", 1)
+                if name and re.fullmatch(r"[A-Za-z0-9_-]+", alias):
+                    return cls(uri, "alias", name, alias)
+            elif "/" in rest:
+                name, version = rest.rsplit("/", 1)
+                if name and version.isdigit():
+                    return cls(uri, "version", name, version)
+        elif uri.startswith("runs:/"):
+            run_id, _, path = uri.removeprefix("runs:/").partition("/")
+            if run_id and path.strip("/"):
+                return cls(uri, "run", run_id, path.strip("/"))
+        raise ConfigurationError(f"unsupported model URI {uri!r}; expected {accepted}")
+
+    @property
+    def registered(self) -> bool:
+        return self.kind != "run"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """The concrete model a URI designates right now."""
+
+    version: str  # the served version: vN, or run-<id>
+    artifact_uri: str  # models:/NAME/N or runs:/RUN_ID/PATH
+    run_id: str | None
+    created_at: datetime | None = None
+    registered_version: str | None = None  # N, for a registered version
+
+
+class MLflowSource:
+    """A model source backed by an MLflow tracking server (see the module docstring)."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        tracking_uri: str,
+        cache_dir: str | os.PathLike[str] | None = None,
+        registry_uri: str | None = None,
+    ) -> None:
+        self.model_uri = ModelURI.parse(uri)
+        self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri or tracking_uri
+        self.description = f"mlflow {uri}"
+        self.cache_path: Path | None = None
+        if cache_dir is not None:
+            key = self.model_uri.name if self.model_uri.registered else f"run-{self.model_uri.name}"
+            self.cache_path = Path(cache_dir) / _SAFE_NAME.sub("_", key)
+        self._client: MlflowClient | None = None
+
+    # -- the ModelSource protocol --------------------------------------------------------------
+
+    def current_version(self) -> str:
+        return self.resolve().version
+
+    def load(self) -> Bundle:
+        resolved = self.resolve()
+        cached = self._cached(resolved)
+        if cached is not None:
+            log.info("version %s of %s found in the cache", resolved.version, self.model_uri.uri)
+            return cached
+        location = self._call(f"locate {resolved.artifact_uri}", lambda: self._location(resolved))
+        with tempfile.TemporaryDirectory(prefix="mlserve-mlflow-") as tmp:
+            local = self._call(
+                f"download {resolved.artifact_uri}",
+                lambda: _download(location, tmp, self.tracking_uri, self.registry_uri),
+            )
+            loaded = load_model_dir(Path(local))
+            metadata, metrics = self._metadata(resolved, loaded)
+            if self.cache_path is not None and loaded.flavour == "sklearn":
+                # A full or read-only cache costs the fallback, never the load.
+                try:
+                    return self._write_through(loaded, metadata, metrics)
+                except (OSError, BundleError) as exc:
+                    log.warning("could not cache %s: %s", resolved.version, exc)
+            # Not cached: the bundle's path is the download directory, removed on return.
+            return Bundle(path=Path(local), model=loaded.model, metadata=metadata, metrics=metrics)
+
+    # -- resolution ----------------------------------------------------------------------------
+
+    def resolve(self) -> ResolvedModel:
+        """Ask MLflow which concrete model the URI designates now."""
+        uri = self.model_uri
+        if uri.kind == "run":
+            # A run's artifacts never change: no need to ask the tracking server.
+            return ResolvedModel(f"run-{uri.name[:12]}", uri.uri, uri.name)
+        client = self.client()
+        if uri.kind == "alias":
+            version = self._call(
+                f"resolve the alias @{uri.reference}",
+                lambda: client.get_model_version_by_alias(uri.name, uri.reference),
+            )
+        else:
+            version = self._call(
+                f"find version {uri.reference}",
+                lambda: client.get_model_version(uri.name, uri.reference),
+            )
+        created = (
+            datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
+            if version.creation_timestamp
+            else None
+        )
+        return ResolvedModel(
+            version=f"v{version.version}",
+            artifact_uri=f"models:/{uri.name}/{version.version}",
+            run_id=version.run_id or None,
+            created_at=created,
+            registered_version=str(version.version),
+        )
+
+    def _location(self, resolved: ResolvedModel) -> str:
+        """Where the model's files are, asked of our own client: MLflow's resolution of models:/
+        and runs:/ URIs would use the process-wide tracking and registry URIs instead."""
+        client = self.client()
+        if resolved.registered_version is not None:
+            location: str = client.get_model_version_download_uri(
+                self.model_uri.name, resolved.registered_version
+            )
+            return location
+        run = client.get_run(self.model_uri.name)
+        name = self.model_uri.reference
+        quoted = name.replace("'", "\\'")
+        token: str | None = None
+        while True:
+            page = client.search_logged_models(
+                experiment_ids=[run.info.experiment_id],
+                filter_string=f"name = '{quoted}'",
+                page_token=token,
+            )
+            for logged in page:
+                if logged.source_run_id == run.info.run_id:
+                    return str(logged.artifact_location)
+            token = page.token
+            if not token:
+                break
+        # A model logged as plain run artifacts (MLflow 2 style).
+        return f"{run.info.artifact_uri.rstrip('/')}/{name}"
+
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(
+                tracking_uri=self.tracking_uri, registry_uri=self.registry_uri
+            )
+        return self._client
+
+    def _call(self, what: str, fn: Any) -> Any:
+        """Run an MLflow call, turning its failures into ``ModelSourceError``."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return fn()
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise ModelSourceError(f"cannot {what}: {_short(exc.message)}") from exc
+            raise ModelSourceError(
+                f"cannot {what}: MLflow at {self.tracking_uri} {_failure(exc.message)}"
+            ) from exc
+        except OSError as exc:
+            raise ModelSourceError(
+                f"cannot {what}: MLflow at {self.tracking_uri} {_failure(str(exc))}"
+            ) from exc
+
+    # -- metadata ------------------------------------------------------------------------------
+
+    def _metadata(
+        self, resolved: ResolvedModel, loaded: LoadedMLflowModel
+    ) -> tuple[BundleMetadata, dict[str, float]]:
+        recorded = loaded.recorded
+        params: dict[str, Any] = {}
+        metrics: dict[str, float] = {}
+        if resolved.run_id is not None:
+            try:
+                run = self.client().get_run(resolved.run_id)
+            except Exception as exc:  # provenance is nice to have, never a reason to fail
+                log.warning("cannot read run %s: %s", resolved.run_id, exc)
+            else:
+                params = dict(run.data.params)
+                metrics = {k: float(v) for k, v in run.data.metrics.items()}
+        params = recorded.get("params") or params
+        name = self.model_uri.name if self.model_uri.registered else recorded.get("name", "model")
+        response = recorded.get("response")
+        metadata = BundleMetadata(
+            name=name,
+            version=resolved.version,
+            created_at=resolved.created_at or datetime.now(UTC),
+            model_class=loaded.model_class,
+            algorithm=recorded.get("algorithm"),
+            library_versions=library_versions(),
+            input_schema=loaded.schema,
+            classes=loaded.classes,
+            training_rows=int(recorded.get("training_rows", 0)),
+            sha256=loaded.sha256,
+            mlflow_run_id=resolved.run_id,
+            mlflow_model_uri=resolved.artifact_uri,
+            response=ResponseSpec.model_validate(response) if response else None,
+            params=params,
+        )
+        return metadata, metrics
+
+    # -- the write-through cache ---------------------------------------------------------------
+
+    def _cached(self, resolved: ResolvedModel) -> Bundle | None:
+        """The cache's copy of ``resolved``, made current, if it holds one."""
+        if self.cache_path is None:
+            return None
+        registry = BundleRegistry(self.cache_path)
+        path = self.cache_path / "versions" / resolved.version
+        if not is_bundle(path) or _provenance(path).get("artifact_uri") != resolved.artifact_uri:
+            return None
+        try:
+            bundle = load_bundle(path)
+            registry.set_current(resolved.version)
+        except (OSError, BundleError) as exc:
+            log.warning("ignoring cached %s: %s", path, exc)
+            return None
+        return bundle
+
+    def _write_through(
+        self, loaded: LoadedMLflowModel, metadata: BundleMetadata, metrics: dict[str, float]
+    ) -> Bundle:
+        assert self.cache_path is not None
+        registry = BundleRegistry(self.cache_path)
+        target = self.cache_path / "versions" / metadata.version
+        if target.exists():
+            provenance = _provenance(target)
+            if not provenance:
+                raise BundleError(f"{target} was not written by this cache; not replacing it")
+            if provenance.get("artifact_uri") != metadata.mlflow_model_uri or not is_bundle(target):
+                shutil.rmtree(target)  # a stale copy, e.g. from another tracking server
+        staging = registry.staging_dir()
+        try:
+            bundle_dir = write_bundle(
+                staging / "bundle",
+                loaded.model,
+                metadata.input_schema.to_frame([metadata.input_schema.example_row()]),
+                name=metadata.name,
+                version=metadata.version,
+                metrics=metrics,
+            )
+            # write_bundle infers the schema from a frame; keep the one MLflow recorded instead.
+            written = read_metadata(bundle_dir)
+            final = metadata.model_copy(
+                update={"sha256": written.sha256, "library_versions": written.library_versions}
+            )
+            _write_json(bundle_dir / METADATA_FILE, final.model_dump(mode="json"))
+            _write_json(
+                bundle_dir / PROVENANCE_FILE,
+                {
+                    "model_uri": self.model_uri.uri,
+                    "artifact_uri": metadata.mlflow_model_uri,
+                    "run_id": metadata.mlflow_run_id,
+                    "tracking_uri": self.tracking_uri,
+                    "cached_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            try:
+                path = registry.publish(bundle_dir, metadata.version)
+            except BundleError:
+                if not is_bundle(target):
+                    raise
+                # Another server sharing the cache published the same version first.
+                registry.set_current(metadata.version)
+                path = target
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _prune(registry)
+        log.info("cached %s %s in %s", metadata.name, metadata.version, path)
+        return Bundle(path=path, model=loaded.model, metadata=final, metrics=metrics)
+
+
+# -- loading a downloaded model directory ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedMLflowModel:
+    """A model loaded from a local MLflow model directory, with what it says about itself."""
+
+    model: Any
+    flavour: Literal["sklearn", "pyfunc"]
+    schema: InputSchema
+    classes: list[str] | None
+    recorded: Mapping[str, Any]
+    sha256: str
+
+    @property
+    def model_class(self) -> str:
+        cls = type(self.model)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class PyfuncLabels:
+    """A pyfunc model behind the predictor's interface: ``predict`` only, one label per row."""
+
+    def __init__(self, model: Any, integer_columns: Sequence[str] = ()) -> None:
+        self._model = model
+        self._integer_columns = list(integer_columns)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+        # pyfunc enforces the signature: integer columns must arrive as integers, not floats.
+        casts = {c: "int64" for c in self._integer_columns if not frame[c].isna().any()}
+        output = self._model.predict(frame.astype(casts) if casts else frame)
+        if isinstance(output, pd.DataFrame):
+            output = output.iloc[:, 0]
+        return np.asarray(output).reshape(len(frame), -1)[:, 0]
+
+
+def load_model_dir(path: Path) -> LoadedMLflowModel:
+    """Load a local MLflow model directory: sklearn flavour when present, else pyfunc."""
+    from mlflow.models import Model
+
+    try:
+        mlmodel = Model.load(str(path))
+    except Exception as exc:
+        raise ModelSourceError(f"{path} is not an MLflow model directory: {exc}") from exc
+    recorded: Mapping[str, Any] = (mlmodel.metadata or {}).get(MLMODEL_METADATA_KEY) or {}
+    schema = _schema(mlmodel, path, recorded)
+    if "sklearn" in mlmodel.flavors:
+        import mlflow.sklearn
+
+        model = mlflow.sklearn.load_model(str(path))
+        flavour: Literal["sklearn", "pyfunc"] = "sklearn"
+        data_file = path / str(mlmodel.flavors["sklearn"].get("pickled_model", ""))
+    else:
+        import mlflow.pyfunc
+
+        integer = [
+            f.name
+            for f in schema.features
+            if isinstance(f, NumericFeature) and f.dtype == "integer"
+        ]
+        model = PyfuncLabels(mlflow.pyfunc.load_model(str(path)), integer)
+        flavour = "pyfunc"
+        data_file = path / "MLmodel"
+    classes = getattr(model, "classes_", None)
+    return LoadedMLflowModel(
+        model=model,
+        flavour=flavour,
+        schema=schema,
+        classes=[str(c) for c in classes] if classes is not None else None,
+        recorded=recorded,
+        sha256=sha256_file(data_file) if data_file.is_file() else "",
+    )
+
+
+def _schema(mlmodel: Any, path: Path, recorded: Mapping[str, Any]) -> InputSchema:
+    if recorded.get("input_schema"):
+        return InputSchema.model_validate(recorded["input_schema"])
+    example = _example_frame(mlmodel, path)
+    signature = mlmodel.signature
+    if signature is not None and not signature.inputs.is_tensor_spec():
+        columns = [
+            (spec.name, getattr(spec.type, "name", str(spec.type)), spec.required)
+            for spec in signature.inputs.inputs
+        ]
+        return schema_from_columns(columns, example)
+    if example is not None:
+        return InputSchema.infer(example)
+    raise ModelSourceError(
+        "the model has no column signature and no input example: log it with "
+        "signature=infer_signature(X, y) or input_example=X[:5] so its inputs are known"
+    )
+
+
+def schema_from_columns(
+    columns: Sequence[tuple[str | None, str, bool]], example: pd.DataFrame | None = None
+) -> InputSchema:
+    """An input schema from an MLflow column signature: (name, type, required) per column.
+
+    Numbers become numeric features (ranges from the input example when there is one); strings
+    become categorical features whose levels are the example's values, since a signature does not
+    list them. Optional columns are nullable.
+    """
+    features: list[NumericFeature | CategoricalFeature] = []
+    for name, type_name, required in columns:
+        if not name:
+            raise ModelSourceError("the model signature has unnamed columns; name every column")
+        values = example[name] if example is not None and name in example.columns else None
+        nullable = not required or (values is not None and bool(values.isna().any()))
+        if type_name in _NUMERIC_TYPES or type_name == "boolean":
+            dtype = "float" if _NUMERIC_TYPES.get(type_name) == "float" else "integer"
+            finite = pd.to_numeric(values, errors="coerce").dropna() if values is not None else None
+            has_range = finite is not None and len(finite) > 0
+            features.append(
+                NumericFeature(
+                    name=name,
+                    dtype=dtype,
+                    minimum=float(finite.min()) if has_range and finite is not None else None,
+                    maximum=float(finite.max()) if has_range and finite is not None else None,
+                    nullable=nullable,
+                )
+            )
+        elif type_name == "string":
+            if values is None:
+                raise ModelSourceError(
+                    f"column {name!r} is a string but the model has no input example to learn its "
+                    "values from; log an input example (or train with k8s-mlserve)"
+                )
+            levels = sorted({str(v) for v in values.dropna()})
+            features.append(CategoricalFeature(name=name, levels=levels, nullable=nullable))
+        else:
+            raise ModelSourceError(
+                f"column {name!r} has MLflow type {type_name!r}; only numbers, booleans and "
+                "strings are supported"
+            )
+    return InputSchema(features=features)
+
+
+def _example_frame(mlmodel: Any, path: Path) -> pd.DataFrame | None:
+    try:
+        example = mlmodel.load_input_example(str(path))
+    except Exception as exc:  # an unreadable example only costs the ranges and levels
+        log.warning("cannot read the input example of %s: %s", path, exc)
+        return None
+    if isinstance(example, pd.DataFrame):
+        return example
+    if isinstance(example, Mapping) or (
+        isinstance(example, list) and example and isinstance(example[0], Mapping)
+    ):
+        return pd.DataFrame(example if isinstance(example, list) else [example])
+    return None
+
+
+def _download(artifact_uri: str, dst: str, tracking_uri: str, registry_uri: str) -> str:
+    import mlflow.artifacts
+
+    local: str = mlflow.artifacts.download_artifacts(
+        artifact_uri=artifact_uri,
+        dst_path=dst,
+        tracking_uri=tracking_uri,
+        registry_uri=registry_uri,
+    )
+    return local
+
+
+# -- cache helpers -----------------------------------------------------------------------------
+
+
+def _provenance(bundle_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((bundle_dir / PROVENANCE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _prune(registry: BundleRegistry) -> None:
+    """Keep the current version and the most recent others, among versions this cache wrote."""
+    try:
+        current = registry.current_version()
+        paths = [registry.version_path(v) for v in registry.versions()]
+        cached = [p for p in paths if _provenance(p) and p.name != current]
+        cached.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in cached[CACHE_KEEP - 1 :]:
+            shutil.rmtree(path, ignore_errors=True)
+    except (OSError, BundleError) as exc:
+        log.warning("could not prune the cache %s: %s", registry.root, exc)
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _failure(message: str) -> str:
+    """What went wrong talking to MLflow, in a few words when it is a network failure."""
+    for needle, words in _NETWORK_FAILURES:
+        if needle in message:
+            return words
+    return f"failed: {_short(message)}"
+
+
+def _short(message: str, limit: int = 300) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 3] + "..."
