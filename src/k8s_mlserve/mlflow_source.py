@@ -14,17 +14,15 @@ The input schema comes from what ``k8s-mlserve train`` recorded in the MLmodel f
 signature and the input example.
 
 With a cache directory, every sklearn model loaded is written through as a version of a bundle
-registry in ``<cache dir>/<model name>``, so a restart while MLflow is down still has something to
-serve (see docs/mlflow.md).
+registry in ``<cache dir>/<model name>`` (``mlflow_cache``), so a restart while MLflow is down
+still has something to serve (see docs/mlflow.md).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,21 +33,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .bundle import (
-    METADATA_FILE,
-    Bundle,
-    BundleMetadata,
-    ResponseSpec,
-    is_bundle,
-    library_versions,
-    load_bundle,
-    read_metadata,
-    sha256_file,
-    write_bundle,
-)
+from .bundle import Bundle, BundleMetadata, ResponseSpec, library_versions, sha256_file
 from .errors import BundleError, ConfigurationError, ModelSourceError
-from .registry import BundleRegistry
-from .schema import CategoricalFeature, InputSchema, NumericFeature
+from .mlflow_cache import ModelCache
+from .mlflow_schema import schema_from_mlmodel
+from .schema import InputSchema, NumericFeature
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -59,13 +47,10 @@ log = logging.getLogger("k8s_mlserve.mlflow")
 # Key of the MLmodel ``metadata`` section where ``k8s-mlserve train`` records the input schema,
 # response contract and algorithm, so a model served from MLflow answers like its bundle.
 MLMODEL_METADATA_KEY = "k8s_mlserve"
-PROVENANCE_FILE = "mlflow.json"
-CACHE_KEEP = 3
 # The server retries on its own schedule; MLflow's client defaults (7 retries with backoff, 120 s
 # timeout) would hold a poll or a start-up attempt for minutes while the tracking server is down.
 SERVER_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
-_NUMERIC_TYPES = {"double": "float", "float": "float", "long": "integer", "integer": "integer"}
 _NETWORK_FAILURES = (
     ("Connection refused", "is unreachable (connection refused)"),
     ("Name or service not known", "is unreachable (unknown host)"),
@@ -142,11 +127,16 @@ class MLflowSource:
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
         self.description = f"mlflow {uri}"
-        self.cache_path: Path | None = None
+        self.cache: ModelCache | None = None
         if cache_dir is not None:
             key = self.model_uri.name if self.model_uri.registered else f"run-{self.model_uri.name}"
-            self.cache_path = Path(cache_dir) / _SAFE_NAME.sub("_", key)
+            self.cache = ModelCache(Path(cache_dir) / _SAFE_NAME.sub("_", key))
         self._client: MlflowClient | None = None
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The cache's registry directory, ``<cache dir>/<model name>``."""
+        return self.cache.root if self.cache is not None else None
 
     # -- the ModelSource protocol --------------------------------------------------------------
 
@@ -155,7 +145,7 @@ class MLflowSource:
 
     def load(self) -> Bundle:
         resolved = self.resolve()
-        cached = self._cached(resolved)
+        cached = self.cache.get(resolved.version, resolved.artifact_uri) if self.cache else None
         if cached is not None:
             log.info("version %s of %s found in the cache", resolved.version, self.model_uri.uri)
             return cached
@@ -167,10 +157,11 @@ class MLflowSource:
             )
             loaded = load_model_dir(Path(local))
             metadata, metrics = self._metadata(resolved, loaded)
-            if self.cache_path is not None and loaded.flavour == "sklearn":
+            if self.cache is not None and loaded.flavour == "sklearn":
                 # A full or read-only cache costs the fallback, never the load.
+                source = {"model_uri": self.model_uri.uri, "tracking_uri": self.tracking_uri}
                 try:
-                    return self._write_through(loaded, metadata, metrics)
+                    return self.cache.put(loaded.model, metadata, metrics, source)
                 except (OSError, BundleError) as exc:
                     log.warning("could not cache %s: %s", resolved.version, exc)
             # Not cached: the bundle's path is the download directory, removed on return.
@@ -299,76 +290,6 @@ class MLflowSource:
         )
         return metadata, metrics
 
-    # -- the write-through cache ---------------------------------------------------------------
-
-    def _cached(self, resolved: ResolvedModel) -> Bundle | None:
-        """The cache's copy of ``resolved``, made current, if it holds one."""
-        if self.cache_path is None:
-            return None
-        registry = BundleRegistry(self.cache_path)
-        path = self.cache_path / "versions" / resolved.version
-        if not is_bundle(path) or _provenance(path).get("artifact_uri") != resolved.artifact_uri:
-            return None
-        try:
-            bundle = load_bundle(path)
-            registry.set_current(resolved.version)
-        except (OSError, BundleError) as exc:
-            log.warning("ignoring cached %s: %s", path, exc)
-            return None
-        return bundle
-
-    def _write_through(
-        self, loaded: LoadedMLflowModel, metadata: BundleMetadata, metrics: dict[str, float]
-    ) -> Bundle:
-        assert self.cache_path is not None
-        registry = BundleRegistry(self.cache_path)
-        target = self.cache_path / "versions" / metadata.version
-        if target.exists():
-            provenance = _provenance(target)
-            if not provenance:
-                raise BundleError(f"{target} was not written by this cache; not replacing it")
-            if provenance.get("artifact_uri") != metadata.mlflow_model_uri or not is_bundle(target):
-                shutil.rmtree(target)  # a stale copy, e.g. from another tracking server
-        staging = registry.staging_dir()
-        try:
-            bundle_dir = write_bundle(
-                staging / "bundle",
-                loaded.model,
-                metadata.input_schema.to_frame([metadata.input_schema.example_row()]),
-                name=metadata.name,
-                version=metadata.version,
-                metrics=metrics,
-            )
-            # write_bundle infers the schema from a frame; keep the one MLflow recorded instead.
-            written = read_metadata(bundle_dir)
-            final = metadata.model_copy(
-                update={"sha256": written.sha256, "library_versions": written.library_versions}
-            )
-            _write_json(bundle_dir / METADATA_FILE, final.model_dump(mode="json"))
-            _write_json(
-                bundle_dir / PROVENANCE_FILE,
-                {
-                    "model_uri": self.model_uri.uri,
-                    "artifact_uri": metadata.mlflow_model_uri,
-                    "run_id": metadata.mlflow_run_id,
-                    "tracking_uri": self.tracking_uri,
-                    "cached_at": datetime.now(UTC).isoformat(),
-                },
-            )
-            try:
-                path = registry.publish(bundle_dir, metadata.version)
-            except BundleError:
-                if not is_bundle(target):
-                    raise
-                # Another server sharing the cache published the same version first.
-                registry.set_current(metadata.version)
-                path = target
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        _prune(registry)
-        log.info("cached %s %s in %s", metadata.name, metadata.version, path)
-        return Bundle(path=path, model=loaded.model, metadata=final, metrics=metrics)
-
 
 # -- loading a downloaded model directory ------------------------------------------------------
 
@@ -415,7 +336,7 @@ def load_model_dir(path: Path) -> LoadedMLflowModel:
     except Exception as exc:
         raise ModelSourceError(f"{path} is not an MLflow model directory: {exc}") from exc
     recorded: Mapping[str, Any] = (mlmodel.metadata or {}).get(MLMODEL_METADATA_KEY) or {}
-    schema = _schema(mlmodel, path, recorded)
+    schema = schema_from_mlmodel(mlmodel, path, recorded)
     if "sklearn" in mlmodel.flavors:
         import mlflow.sklearn
 
@@ -444,84 +365,6 @@ def load_model_dir(path: Path) -> LoadedMLflowModel:
     )
 
 
-def _schema(mlmodel: Any, path: Path, recorded: Mapping[str, Any]) -> InputSchema:
-    if recorded.get("input_schema"):
-        return InputSchema.model_validate(recorded["input_schema"])
-    example = _example_frame(mlmodel, path)
-    signature = mlmodel.signature
-    if signature is not None and not signature.inputs.is_tensor_spec():
-        columns = [
-            (spec.name, getattr(spec.type, "name", str(spec.type)), spec.required)
-            for spec in signature.inputs.inputs
-        ]
-        return schema_from_columns(columns, example)
-    if example is not None:
-        return InputSchema.infer(example)
-    raise ModelSourceError(
-        "the model has no column signature and no input example: log it with "
-        "signature=infer_signature(X, y) or input_example=X[:5] so its inputs are known"
-    )
-
-
-def schema_from_columns(
-    columns: Sequence[tuple[str | None, str, bool]], example: pd.DataFrame | None = None
-) -> InputSchema:
-    """An input schema from an MLflow column signature: (name, type, required) per column.
-
-    Numbers become numeric features (ranges from the input example when there is one); strings
-    become categorical features whose levels are the example's values, since a signature does not
-    list them. Optional columns are nullable.
-    """
-    features: list[NumericFeature | CategoricalFeature] = []
-    for name, type_name, required in columns:
-        if not name:
-            raise ModelSourceError("the model signature has unnamed columns; name every column")
-        values = example[name] if example is not None and name in example.columns else None
-        nullable = not required or (values is not None and bool(values.isna().any()))
-        if type_name in _NUMERIC_TYPES or type_name == "boolean":
-            dtype = "float" if _NUMERIC_TYPES.get(type_name) == "float" else "integer"
-            finite = pd.to_numeric(values, errors="coerce").dropna() if values is not None else None
-            has_range = finite is not None and len(finite) > 0
-            features.append(
-                NumericFeature(
-                    name=name,
-                    dtype=dtype,
-                    minimum=float(finite.min()) if has_range and finite is not None else None,
-                    maximum=float(finite.max()) if has_range and finite is not None else None,
-                    nullable=nullable,
-                )
-            )
-        elif type_name == "string":
-            if values is None:
-                raise ModelSourceError(
-                    f"column {name!r} is a string but the model has no input example to learn its "
-                    "values from; log an input example (or train with k8s-mlserve)"
-                )
-            levels = sorted({str(v) for v in values.dropna()})
-            features.append(CategoricalFeature(name=name, levels=levels, nullable=nullable))
-        else:
-            raise ModelSourceError(
-                f"column {name!r} has MLflow type {type_name!r}; only numbers, booleans and "
-                "strings are supported"
-            )
-    return InputSchema(features=features)
-
-
-def _example_frame(mlmodel: Any, path: Path) -> pd.DataFrame | None:
-    try:
-        example = mlmodel.load_input_example(str(path))
-    except Exception as exc:  # an unreadable example only costs the ranges and levels
-        log.warning("cannot read the input example of %s: %s", path, exc)
-        return None
-    if isinstance(example, pd.DataFrame):
-        return example
-    if isinstance(example, Mapping) or (
-        isinstance(example, list) and example and isinstance(example[0], Mapping)
-    ):
-        return pd.DataFrame(example if isinstance(example, list) else [example])
-    return None
-
-
 def _download(artifact_uri: str, dst: str, tracking_uri: str, registry_uri: str) -> str:
     import mlflow.artifacts
 
@@ -532,34 +375,6 @@ def _download(artifact_uri: str, dst: str, tracking_uri: str, registry_uri: str)
         registry_uri=registry_uri,
     )
     return local
-
-
-# -- cache helpers -----------------------------------------------------------------------------
-
-
-def _provenance(bundle_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((bundle_dir / PROVENANCE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _prune(registry: BundleRegistry) -> None:
-    """Keep the current version and the most recent others, among versions this cache wrote."""
-    try:
-        current = registry.current_version()
-        paths = [registry.version_path(v) for v in registry.versions()]
-        cached = [p for p in paths if _provenance(p) and p.name != current]
-        cached.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        for path in cached[CACHE_KEEP - 1 :]:
-            shutil.rmtree(path, ignore_errors=True)
-    except (OSError, BundleError) as exc:
-        log.warning("could not prune the cache %s: %s", registry.root, exc)
-
-
-def _write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _failure(message: str) -> str:

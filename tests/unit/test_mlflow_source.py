@@ -22,12 +22,12 @@ from k8s_mlserve import BundleRegistry, ConfigurationError, ModelSourceError, lo
 from k8s_mlserve.bundle import Bundle, write_bundle
 from k8s_mlserve.examples.runner import fit_example
 from k8s_mlserve.examples.training import TrainedModel
+from k8s_mlserve.mlflow_cache import PROVENANCE_FILE
+from k8s_mlserve.mlflow_schema import schema_from_columns
 from k8s_mlserve.mlflow_source import (
-    PROVENANCE_FILE,
     MLflowSource,
     ModelURI,
     load_model_dir,
-    schema_from_columns,
 )
 from k8s_mlserve.schema import CategoricalFeature, NumericFeature
 from k8s_mlserve.settings import Settings
@@ -378,7 +378,7 @@ def test_write_through_cache_is_a_registry_that_serves_without_mlflow(
 def test_write_through_prunes_only_its_own_old_versions(
     registered: str, iris_rf: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("k8s_mlserve.mlflow_source.CACHE_KEEP", 1)
+    monkeypatch.setattr("k8s_mlserve.mlflow_cache.KEEP", 1)
     cache_dir = tmp_path / "cache"
     registry = BundleRegistry(cache_dir / "iris-unit")
     # A version the cache did not write (e.g. the cache shares a volume with training).
