@@ -9,7 +9,7 @@ from .load import EndpointStats, LoadStats, LoadTestError, run_load
 from .loader import CommandLoader, ImageLoader, KindLoader, NoLoader, loader_from_setting
 from .mlflow import MlflowServer
 from .payloads import PayloadFactory, schema_from_bundle, schema_from_openapi
-from .server import SecretsDir, ServerFactory, ServerProcess, free_port, wait_for
+from .server import SecretsDir, ServerFactory, ServerProcess, StopWaiting, free_port, wait_for
 
 __all__ = [
     "Cluster",
@@ -27,6 +27,7 @@ __all__ = [
     "ServerFactory",
     "ServerProcess",
     "StackDeployer",
+    "StopWaiting",
     "free_port",
     "loader_from_setting",
     "run_load",

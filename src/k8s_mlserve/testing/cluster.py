@@ -3,26 +3,26 @@
 ``Cluster`` names a kubeconfig (passed to every command with ``--kubeconfig``; the process
 environment is left alone) and offers what test fixtures need: the server version, namespaces,
 ``apply``, waits for Jobs, rollouts and pods that report on timeout what they waited for together
-with the namespace's pods, events and logs, and ``port_forward``. ``kind_cluster`` creates (or
-reuses) a kind cluster through pytest-kind, with the ``kind`` and ``kubectl`` found on PATH.
+with the namespace's pods, events and logs, and ``port_forward`` (see ``portforward.py``).
+``kind.py`` makes one with kind.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-import socket
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..manifests import KubeVersion
-from .server import free_port, wait_for
+from .server import StopWaiting, wait_for
+
+if TYPE_CHECKING:
+    from .portforward import PortForward
 
 T = TypeVar("T")
 TEST_LABEL = "k8s-mlserve.io/test"
@@ -201,36 +201,31 @@ class Cluster:
         def done() -> bool:
             job = self.kubectl_json("get", "job", name, namespace=namespace)
             problem = job_failure(job)
-            if problem is not None:
-                raise JobFailed(
-                    f"Job {name} in {namespace} failed: {problem}\n"
-                    f"{self.diagnostics(namespace, selector)}"
+            if problem is not None:  # final: no point in waiting longer
+                raise StopWaiting(
+                    JobFailed(
+                        f"Job {name} in {namespace} failed: {problem}\n"
+                        f"{self.diagnostics(namespace, selector)}"
+                    )
                 )
             status = job.get("status") or {}
             wanted = (job.get("spec") or {}).get("completions") or 1
             return int(status.get("succeeded") or 0) >= int(wanted)
 
-        # A failed Job is final: stop waiting at once instead of timing out.
-        try:
-            self.wait_for(
-                _raising(done, JobFailed),
-                what=f"Job {name} in namespace {namespace} to complete",
-                timeout=timeout,
-                namespace=namespace,
-                selector=selector,
-            )
-        except _Stop as stop:
-            raise stop.error from None
+        self.wait_for(
+            done,
+            what=f"Job {name} in namespace {namespace} to complete",
+            timeout=timeout,
+            namespace=namespace,
+            selector=selector,
+        )
 
     def wait_for_rollout(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
         """Wait until Deployment ``name`` has all its replicas updated and available."""
-        last: list[str] = []
 
         def done() -> bool:
             deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
-            problem = rollout_problem(deployment)
-            last[:] = [problem or "rolled out"]
-            return problem is None
+            return rollout_problem(deployment) is None
 
         deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
         labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
@@ -250,20 +245,21 @@ class Cluster:
             pod = self.kubectl_json("get", "pod", name, namespace=namespace)
             phase = (pod.get("status") or {}).get("phase")
             if phase in ("Failed", "Succeeded"):
-                raise _Stop(KubectlError(f"pod {name} ended ({phase}) before it was ready"))
+                raise StopWaiting(
+                    KubectlError(
+                        f"pod {name} ended ({phase}) before it was ready\n"
+                        f"{self.diagnostics(namespace)}"
+                    )
+                )
             conditions = (pod.get("status") or {}).get("conditions") or []
             return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
-        try:
-            self.wait_for(
-                ready,
-                what=f"pod {name} in namespace {namespace} to be ready",
-                timeout=timeout,
-                namespace=namespace,
-                selector=None,
-            )
-        except _Stop as stop:
-            raise type(stop.error)(f"{stop.error}\n{self.diagnostics(namespace)}") from None
+        self.wait_for(
+            ready,
+            what=f"pod {name} in namespace {namespace} to be ready",
+            timeout=timeout,
+            namespace=namespace,
+        )
 
     # Port-forwarding ---------------------------------------------------------------------------
 
@@ -278,31 +274,11 @@ class Cluster:
         timeout: float = 30.0,
     ) -> Iterator[PortForward]:
         """Forward ``127.0.0.1:<local port>`` to ``target`` (``svc/NAME`` or ``pod/NAME``)."""
+        from .portforward import PortForward
+
         forward = PortForward(self, target, remote_port, namespace=namespace, port=local_port)
         with forward.start(timeout=timeout):
             yield forward
-
-
-class _Stop(BaseException):
-    """Ends a wait early, carrying the error to raise.
-
-    A ``BaseException``: ``wait_for`` takes every ``Exception`` from its condition for "not yet".
-    """
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _raising(condition: Callable[[], T], *errors: type[Exception]) -> Callable[[], T]:
-    # wait_for treats exceptions as "not yet"; these ones must end the wait instead.
-    def wrapped() -> T:
-        try:
-            return condition()
-        except errors as exc:
-            raise _Stop(exc) from None
-
-    return wrapped
 
 
 def job_failure(job: Mapping[str, Any]) -> str | None:
@@ -335,147 +311,3 @@ def rollout_problem(deployment: Mapping[str, Any]) -> str | None:
     if updated < wanted or available < wanted or total > wanted:
         return f"{available} of {wanted} replicas available, {updated} updated, {total} in total"
     return None
-
-
-class PortForward:
-    """A ``kubectl port-forward`` process; ``url`` is ``http://127.0.0.1:<port>``."""
-
-    def __init__(
-        self,
-        cluster: Cluster,
-        target: str,
-        remote_port: int,
-        *,
-        namespace: str,
-        port: int | None = None,
-    ) -> None:
-        self.cluster = cluster
-        self.target = target
-        self.remote_port = remote_port
-        self.namespace = namespace
-        self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self, *, timeout: float = 30.0) -> PortForward:
-        """Start forwarding and wait until the local port accepts connections."""
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
-        command = self.cluster.command(
-            "port-forward",
-            "--address",
-            "127.0.0.1",
-            self.target,
-            f"{self.port}:{self.remote_port}",
-            namespace=self.namespace,
-        )
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
-
-        def listening() -> bool:
-            if self.process is not None and self.process.poll() is not None:
-                raise _Stop(KubectlError(f"kubectl port-forward exited: {self.log().strip()}"))
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.settimeout(1.0)
-                return sock.connect_ex(("127.0.0.1", self.port)) == 0
-
-        try:
-            self.cluster.wait_for(
-                listening,
-                what=f"kubectl port-forward {self.target} to listen on {self.port}",
-                timeout=timeout,
-                namespace=self.namespace,
-                interval=0.2,
-            )
-        except _Stop as stop:
-            self.stop()
-            raise stop.error from None
-        except TimeoutError:
-            self.stop()
-            raise
-        return self
-
-    def restart(self, *, timeout: float = 30.0) -> PortForward:
-        """Forward again on the same local port (after the pod behind it went away)."""
-        self.stop()
-        return self.start(timeout=timeout)
-
-    def log(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> PortForward:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-@contextmanager
-def kind_cluster(
-    name: str,
-    *,
-    node_image: str | None = None,
-    keep: bool = False,
-    kind_binary: str,
-    kubectl_binary: str,
-) -> Iterator[Cluster]:
-    """Create a kind cluster (or reuse the one of that name) and delete it afterwards.
-
-    pytest-kind drives kind; it is given the binaries found on PATH so that it never downloads
-    any. It keeps the kubeconfig in ``.pytest-kind/<name>/kubeconfig`` under the current
-    directory. A cluster that existed before is reused and never deleted; ``keep`` keeps a new one.
-    """
-    from pytest_kind import KindCluster
-
-    listed = subprocess.run(
-        [kind_binary, "get", "clusters"], capture_output=True, text=True, timeout=60, check=True
-    )
-    existed = name in listed.stdout.split()
-    # pytest-kind's own place for it, made absolute: the working directory may change later.
-    kubeconfig = (Path(".pytest-kind") / name / "kubeconfig").resolve()
-    kind = KindCluster(
-        name,
-        kubeconfig=kubeconfig,
-        image=node_image,
-        kind_path=Path(kind_binary),
-        kubectl_path=Path(kubectl_binary),
-    )
-    if existed:
-        subprocess.run(
-            [kind_binary, "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)],
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-    kind.create()
-    try:
-        yield Cluster(kubeconfig=kubeconfig, kubectl_binary=kubectl_binary, kind_name=name)
-    finally:
-        if not keep and not existed:
-            kind.delete()

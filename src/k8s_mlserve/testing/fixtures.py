@@ -114,7 +114,8 @@ def mlserve_cluster(
     mlserve_options: MlserveOptions, pytestconfig: pytest.Config
 ) -> Iterator[Cluster]:
     """The Kubernetes cluster: --kubeconfig, or one made with kind (--kind); skips without one."""
-    from .cluster import Cluster, kind_cluster
+    from .cluster import Cluster
+    from .kind import kind_cluster
     from .plugin import problem as session_problem
 
     problem = session_problem(pytestconfig)

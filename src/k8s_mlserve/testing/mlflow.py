@@ -21,7 +21,7 @@ from typing import IO
 
 import httpx
 
-from .server import free_port, wait_for
+from .server import StopWaiting, free_port, wait_for
 
 # MLflow 3 also starts a pool of background job consumers, which tracking and the model
 # registry do not need; they triple the start-up time on a small machine.
@@ -108,7 +108,7 @@ class MlflowServer:
 
     def _healthy(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with {self.process.returncode}")
+            raise StopWaiting(RuntimeError(f"mlflow server exited with {self.process.returncode}"))
         return httpx.get(f"{self.tracking_uri}/health", timeout=5.0).status_code == 200
 
     def log(self) -> str:

@@ -29,6 +29,19 @@ def free_port() -> int:
         return port
 
 
+class StopWaiting(BaseException):
+    """Raised by a ``wait_for`` condition to end the wait at once by raising ``error``.
+
+    A ``BaseException`` on purpose: ``wait_for`` takes any ``Exception`` raised by its condition
+    for "not yet" (a server still starting refuses connections), but a dead process or a failed
+    Job will not get better by waiting.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def wait_for(
     condition: Callable[[], T | None],
     *,
@@ -37,12 +50,18 @@ def wait_for(
     what: str = "condition",
     describe: Callable[[], str] | None = None,
 ) -> T:
-    """Call ``condition`` until it returns something truthy; on timeout say what was awaited."""
+    """Call ``condition`` until it returns something truthy; on timeout say what was awaited.
+
+    An exception from ``condition`` means "not yet", except ``StopWaiting``, whose error is
+    raised at once.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
             value = condition()
+        except StopWaiting as stop:
+            raise stop.error from None
         except Exception as exc:  # a failing probe is just "not yet"
             last_error = exc
         else:
@@ -96,7 +115,11 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
         )
         if self._wait:
-            self.wait_until(self._wait, timeout=self._timeout)
+            try:
+                self.wait_until(self._wait, timeout=self._timeout)
+            except BaseException:
+                self.stop()  # the error already holds the log
+                raise
         return self
 
     def wait_until(self, path: str, *, status: int = 200, timeout: float = 60.0) -> None:
@@ -104,7 +127,7 @@ class ServerProcess:
 
         def check() -> bool:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+                raise StopWaiting(RuntimeError(f"server exited with {self.process.returncode}"))
             return self.client.get(path).status_code == status
 
         try:
@@ -202,11 +225,7 @@ class ServerFactory:
             wait=wait,
             timeout=timeout,
         )
-        try:
-            server.start()
-        except BaseException:
-            server.stop()
-            raise
+        server.start()
         self.servers.append(server)
         return server
 

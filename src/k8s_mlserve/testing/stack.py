@@ -21,13 +21,8 @@ Every wait that times out says what it waited for and shows the namespace's even
 from __future__ import annotations
 
 import base64
-import copy
-import importlib
-import io
 import logging
-import secrets
 import subprocess
-import tarfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,68 +30,40 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from ..manifests import DeploymentSpec, parse_spec, render
-from ..manifests.contract import API_KEYS_FILE, MODELS_MOUNT, MONITORING_TOKEN_FILE, PORT_NAME
-from .cluster import Cluster, KubectlError, PortForward
+from ..manifests import DeploymentSpec, render
+from ..manifests.contract import API_KEYS_FILE, MONITORING_TOKEN_FILE
+from .cluster import Cluster
 from .loader import ImageLoader
+from .portforward import PortForward
+from .seeding import copy_to_claim
 from .server import wait_for
+from .specs import (
+    DATASETS_DIR,
+    StackError,
+    api_service,
+    component,
+    dataset_path,
+    deep_merge,
+    fresh_namespace,
+    models_claim,
+    read_spec_data,
+    service_port,
+    split_image,
+    stack_spec,
+)
 
 log = logging.getLogger(__name__)
 
-COMPONENT = "app.kubernetes.io/component"
 STACK_LABEL = "k8s-mlserve.io/stack"
-DATASETS_DIR = ".datasets"
-SEED_POD = "mlserve-seed"
 _WORKLOADS = ("Job", "CronJob", "Deployment")
-EXTRACT = (
-    "import sys, tarfile\n"
-    "archive = tarfile.open(fileobj=sys.stdin.buffer, mode='r|')\n"
-    "options = {'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}\n"
-    "archive.extractall(sys.argv[1], **options)\n"
-)
-
-
-class StackError(RuntimeError):
-    """A stack cannot be deployed as asked (missing spec, dataset or image)."""
-
-
-def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in: mappings merge key by key, anything else replaces
-    (``None`` included, which resets an optional section)."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def split_image(reference: str) -> tuple[str, str | None]:
-    """``repository[:tag]`` into its parts (a registry's port is not a tag)."""
-    name, sep, tag = reference.rpartition(":")
-    if not sep or "/" in tag:
-        return reference, None
-    return name, tag
-
-
-def example_dataset(example: str) -> str | None:
-    """The file name of the dataset an example trains on, or ``None`` (iris ships with sklearn)."""
-    try:
-        module = importlib.import_module(f"k8s_mlserve.examples.{example}")
-    except ImportError:
-        return None
-    filename = getattr(module, "FILENAME", None)
-    return filename if isinstance(filename, str) else None
 
 
 @dataclass
 class DeployedStack:
-    """A deployed stack: ``url`` (port-forwarded API), ``api_key``, ``monitoring_token``,
-    ``namespace``, the validated ``spec`` and the applied ``manifests``."""
+    """A deployed stack: ``url`` (port-forwarded API) and ``client``, ``api_key`` (``headers()``),
+    ``monitoring_token`` (``monitoring_headers()``), ``namespace``, the validated ``spec`` and the
+    applied ``manifests``."""
 
     name: str
     namespace: str
@@ -111,15 +78,19 @@ class DeployedStack:
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(base_url=self.url, headers=self.headers(), timeout=30.0)
+        self.client = httpx.Client(base_url=self.url, timeout=30.0)
 
     @property
     def url(self) -> str:
         return self.forward.url
 
     def headers(self) -> dict[str, str]:
-        """The API key header for ``/predict``."""
+        """The API key header, for ``/predict`` and the admin routes."""
         return {"X-API-Key": self.api_key} if self.api_key else {}
+
+    def monitoring_headers(self) -> dict[str, str]:
+        """The monitoring token header, for ``/metrics``."""
+        return {"Authorization": f"Bearer {self.monitoring_token}"} if self.monitoring_token else {}
 
     def kubectl(self, *args: str, **kwargs: Any) -> str:
         """kubectl in this stack's namespace."""
@@ -129,16 +100,16 @@ class DeployedStack:
         """The applied manifests of one kind."""
         return [m for m in self.manifests if m["kind"] == kind]
 
-    def deployments(self, component: str | None = "api") -> list[str]:
-        """Names of the applied Deployments (of the API, by default)."""
+    def deployments(self, of: str | None = "api") -> list[str]:
+        """Names of the applied Deployments of one component (the API by default), or all."""
         return [
             m["metadata"]["name"]
             for m in self.objects("Deployment")
-            if component is None or m["metadata"].get("labels", {}).get(COMPONENT) == component
+            if of is None or component(m) == of
         ]
 
     def wait_for_rollouts(self, timeout: float = 600.0) -> None:
-        for name in self.deployments(component=None):
+        for name in self.deployments(of=None):
             self.cluster.wait_for_rollout(name, self.namespace, timeout=timeout)
 
     def diagnostics(self) -> str:
@@ -176,29 +147,10 @@ class StackDeployer:
         self.data_dir = data_dir
         self.keep_namespace = keep_namespace
         self.timeout = timeout
-        self.namespace_prefix = namespace_prefix
+        self.prefix = namespace_prefix
         self.live: list[DeployedStack] = []
 
     # Spec ---------------------------------------------------------------------------------------
-
-    def spec_data(
-        self, source: str | Path | Mapping[str, Any]
-    ) -> tuple[dict[str, Any], Path | None]:
-        """The raw spec of an example name, a spec file or a mapping, and its directory."""
-        if isinstance(source, Mapping):
-            return dict(source), None
-        path = Path(source)
-        if not path.suffix and self.examples_dir is not None:
-            candidate = self.examples_dir / str(source) / "deploy.yaml"
-            if candidate.is_file():
-                path = candidate
-        if not path.is_file():
-            where = f" or {self.examples_dir}/{source}/deploy.yaml" if self.examples_dir else ""
-            raise StackError(f"no deployment spec at {path}{where}")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise StackError(f"{path} does not hold a deployment spec (a mapping)")
-        return data, path.parent
 
     def build_spec(
         self,
@@ -208,40 +160,17 @@ class StackDeployer:
         namespace: str | None = None,
         image: str | None = None,
     ) -> DeploymentSpec:
-        """The spec as deployed: the cluster's version, the test image, the namespace given (or
-        a fresh one), no fixed node port, the dataset copy; then ``overrides`` on top."""
-        data, base_dir = self.spec_data(source)
-        name = str(data.get("name", "stack"))
-        repository, tag = split_image(image or self.image)
-        defaults: dict[str, Any] = {
-            "namespace": namespace or self.fresh_namespace(name),
-            "create_namespace": False,
-            "kubernetes_version": str(self.cluster.server_version()),
-            "image": {"repository": repository, "tag": tag or "latest"},
-        }
-        if tag in (None, "latest"):
-            defaults["image"]["allow_latest"] = True
-        service = data.get("service")
-        if isinstance(service, Mapping) and service.get("node_port") is not None:
-            defaults["service"] = {"node_port": None}
-        strategy = data.get("strategy")
-        if isinstance(strategy, Mapping):
-            defaults["strategy"] = {
-                key: {"image_tag": tag or "latest"}
-                for key in ("blue", "green", "canary")
-                if isinstance(strategy.get(key), Mapping) and "image_tag" in strategy[key]
-            }
-        training = data.get("training")
-        if isinstance(training, Mapping) and training.get("data") is None:
-            filename = example_dataset(str(training.get("example", "")))
-            if filename is not None:
-                defaults["training"] = {"data": f"{MODELS_MOUNT}/{DATASETS_DIR}/{filename}"}
-        merged = deep_merge(deep_merge(data, defaults), overrides or {})
-        return parse_spec(merged, source=f"{name} (test stack)", base_dir=base_dir)
-
-    def fresh_namespace(self, name: str) -> str:
-        suffix = secrets.token_hex(3)
-        return f"{self.namespace_prefix}-{name}"[: 63 - len(suffix) - 1].rstrip("-") + f"-{suffix}"
+        """The spec as deployed (see ``specs.stack_spec``): an example name, a spec file or a
+        mapping, adapted to this cluster and image, in ``namespace`` or a fresh one."""
+        data, base_dir = read_spec_data(source, self.examples_dir)
+        return stack_spec(
+            data,
+            version=self.cluster.server_version(),
+            image=image or self.image,
+            namespace=namespace or fresh_namespace(str(data.get("name", "stack")), self.prefix),
+            overrides=overrides,
+            base_dir=base_dir,
+        )
 
     # Images -------------------------------------------------------------------------------------
 
@@ -332,7 +261,7 @@ class StackDeployer:
         """Archive name (under /models) -> local path, for what the pods need but cannot fetch."""
         files: dict[str, Path] = {}
         training = spec.training
-        prefix = f"{MODELS_MOUNT}/{DATASETS_DIR}/"
+        prefix = dataset_path("")
         if training is not None and training.data and training.data.startswith(prefix):
             filename = training.data.removeprefix(prefix)
             local = data_dir / filename if data_dir is not None else None
@@ -359,13 +288,21 @@ class StackDeployer:
         namespace = spec.target_namespace
         rest = [m for m in manifests if m["kind"] not in _WORKLOADS]
         deployments = [m for m in manifests if m["kind"] == "Deployment"]
-        api = [m for m in deployments if _component(m) == "api"]
-        others = [m for m in deployments if _component(m) != "api"]
+        api = [m for m in deployments if component(m) == "api"]
+        others = [m for m in deployments if component(m) != "api"]
         jobs = [m for m in manifests if m["kind"] == "Job"]
         cron = [m for m in manifests if m["kind"] == "CronJob"]
         self.cluster.apply(rest, namespace=namespace)
         if files:
-            self.copy_to_models(spec, manifests, files)
+            copy_to_claim(
+                self.cluster,
+                namespace,
+                files,
+                image=spec.image.reference(),
+                pull_policy=spec.image.pull_policy,
+                claim=models_claim(manifests),
+                timeout=timeout,
+            )
         for group in (others, jobs):
             if not group:
                 continue
@@ -384,7 +321,7 @@ class StackDeployer:
         forward = PortForward(
             self.cluster,
             f"svc/{service['metadata']['name']}",
-            _service_port(service),
+            service_port(service),
             namespace=namespace,
         ).start(timeout=60)
         try:
@@ -409,67 +346,6 @@ class StackDeployer:
             monitoring_token=token,
         )
 
-    def copy_to_models(
-        self, spec: DeploymentSpec, manifests: list[dict[str, Any]], files: Mapping[str, Path]
-    ) -> None:
-        """Copy local files and directories into the models claim, under the given names, with a
-        short-lived pod running the stack image as the image's non-root user."""
-        namespace = spec.target_namespace
-        claim = models_claim(manifests)
-        pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": SEED_POD, "labels": {COMPONENT: "seed"}},
-            "spec": {
-                "restartPolicy": "Never",
-                "automountServiceAccountToken": False,
-                "terminationGracePeriodSeconds": 1,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 10001,
-                    "runAsGroup": 10001,
-                    "fsGroup": 10001,
-                },
-                "containers": [
-                    {
-                        "name": "seed",
-                        "image": spec.image.reference(),
-                        "imagePullPolicy": spec.image.pull_policy,
-                        "command": ["python", "-c", "import time; time.sleep(3600)"],
-                        "volumeMounts": [{"name": "models", "mountPath": MODELS_MOUNT}],
-                    }
-                ],
-                "volumes": [{"name": "models", "persistentVolumeClaim": {"claimName": claim}}],
-            },
-        }
-        self.cluster.apply([pod], namespace=namespace)
-        try:
-            self.cluster.wait_for_pod_ready(SEED_POD, namespace, timeout=self.timeout)
-            self.cluster.kubectl(
-                "exec",
-                "-i",
-                SEED_POD,
-                "--",
-                "python",
-                "-c",
-                EXTRACT,
-                MODELS_MOUNT,
-                namespace=namespace,
-                input=archive(files),
-                timeout=300,
-            )
-        finally:
-            self.cluster.kubectl(
-                "delete",
-                "pod",
-                SEED_POD,
-                "--ignore-not-found",
-                "--wait=true",
-                namespace=namespace,
-                check=False,
-                timeout=120,
-            )
-
     def _read_secret(
         self, spec: DeploymentSpec, manifests: list[dict[str, Any]]
     ) -> tuple[str | None, str | None]:
@@ -477,18 +353,13 @@ class StackDeployer:
             (
                 m["metadata"]["name"]
                 for m in manifests
-                if m["kind"] == "Secret" and _component(m) == "api"
+                if m["kind"] == "Secret" and component(m) == "api"
             ),
             None,
         )
         if name is None:
             return None, None
-        try:
-            secret = self.cluster.kubectl_json(
-                "get", "secret", name, namespace=spec.target_namespace
-            )
-        except KubectlError:
-            return None, None
+        secret = self.cluster.kubectl_json("get", "secret", name, namespace=spec.target_namespace)
         data = secret.get("data") or {}
 
         def value(key: str) -> str | None:
@@ -505,41 +376,3 @@ class StackDeployer:
         for stack in list(self.live):
             stack.close()
         self.live.clear()
-
-
-def _component(manifest: Mapping[str, Any]) -> str | None:
-    labels = (manifest.get("metadata") or {}).get("labels") or {}
-    value = labels.get(COMPONENT)
-    return str(value) if value is not None else None
-
-
-def api_service(manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    for manifest in manifests:
-        if manifest["kind"] == "Service" and _component(manifest) == "api":
-            return manifest
-    raise StackError("the rendered manifests have no API Service")
-
-
-def _service_port(service: Mapping[str, Any]) -> int:
-    ports = service["spec"]["ports"]
-    chosen = next((p for p in ports if p.get("name") == PORT_NAME), ports[0])
-    return int(chosen["port"])
-
-
-def models_claim(manifests: list[dict[str, Any]]) -> str:
-    """The claim mounted as ``models`` by the stack's workloads."""
-    for manifest in manifests:
-        if manifest["kind"] not in ("Deployment", "Job"):
-            continue
-        for volume in manifest["spec"]["template"]["spec"].get("volumes") or []:
-            if volume.get("name") == "models" and "persistentVolumeClaim" in volume:
-                return str(volume["persistentVolumeClaim"]["claimName"])
-    raise StackError("no workload of the stack mounts a models claim")
-
-
-def archive(files: Mapping[str, Path]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, path in sorted(files.items()):
-            archive.add(path, arcname=name, recursive=True)
-    return buffer.getvalue()

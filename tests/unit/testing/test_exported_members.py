@@ -23,6 +23,7 @@ def test_public_api_is_pinned() -> None:
         "ServerFactory",
         "ServerProcess",
         "StackDeployer",
+        "StopWaiting",
         "free_port",
         "loader_from_setting",
         "run_load",

@@ -14,17 +14,16 @@ import pytest
 
 from k8s_mlserve.manifests import KubeVersion, render
 from k8s_mlserve.testing.cluster import Cluster
-from k8s_mlserve.testing.stack import (
-    EXTRACT,
-    StackDeployer,
+from k8s_mlserve.testing.seeding import EXTRACT, archive
+from k8s_mlserve.testing.specs import (
     StackError,
     api_service,
-    archive,
     deep_merge,
     example_dataset,
     models_claim,
     split_image,
 )
+from k8s_mlserve.testing.stack import StackDeployer
 
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE = "k8s-mlserve-test:0.1.0-abc123"
