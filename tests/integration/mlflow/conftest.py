@@ -1,7 +1,8 @@
 """Real MLflow tracking servers for the integration tests, on free ports.
 
-``mlflow server`` runs the way the workshop deploys it: a backend store (SQLite, or PostgreSQL
-started here with initdb/pg_ctl) and artifacts served by the tracking server itself.
+``mlflow server`` (``k8s_mlserve.testing.MlflowServer``) runs the way the workshop deploys it: a
+backend store (SQLite, or PostgreSQL started here with initdb/pg_ctl) and artifacts served by the
+tracking server itself.
 """
 
 from __future__ import annotations
@@ -10,20 +11,18 @@ import glob
 import os
 import pwd
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import pytest
 
-from k8s_mlserve.testing import ServerProcess, free_port, wait_for
+from k8s_mlserve.testing import MlflowServer, ServerProcess, free_port, wait_for
 
 API_KEY = "mlflow-tests-key-0123456789"
 PG_USER = "mlflow"
@@ -43,95 +42,8 @@ def _quiet_mlflow() -> Iterator[None]:
         yield
 
 
-class MLflowServer:
-    """``mlflow server`` in its own process group, stoppable and restartable on the same port."""
-
-    def __init__(self, backend_store_uri: str, root: Path, port: int | None = None) -> None:
-        self.backend_store_uri = backend_store_uri
-        self.root = root
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self, timeout: float = 120.0) -> MLflowServer:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._log = (self.root / "mlflow-server.log").open("ab")
-        command = [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            self.backend_store_uri,
-            "--artifacts-destination",
-            str(self.root / "artifacts"),
-            "--serve-artifacts",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-        ]
-        self.process = subprocess.Popen(
-            command,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **QUIET_MLFLOW},
-            start_new_session=True,
-        )
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"mlflow server exited with {self.process.returncode}:\n{self.log()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"MLflow at {self.url} did not start in {timeout:.0f}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        """Stop the server and its workers (the whole process group)."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        with_workers_gone(self.process.pid)
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log(self) -> str:
-        path = self.root / "mlflow-server.log"
-        return path.read_text(errors="replace")[-5000:] if path.is_file() else ""
-
-
-def with_workers_gone(pgid: int, timeout: float = 15.0) -> None:
-    """Wait until no process of the group is left (uvicorn workers outlive their parent)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.killpg(pgid, signal.SIGKILL)
+def is_running(server: MlflowServer) -> bool:
+    return server.process is not None and server.process.poll() is None
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
@@ -259,33 +171,17 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def tracking(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[MLflowServer]:
+) -> Iterator[MlflowServer]:
     """A tracking server per backend store, shared by the tests of a session."""
     root = tmp_path_factory.mktemp(f"mlflow-{request.param}")
     if request.param == "sqlite":
         backend = f"sqlite:///{root / 'mlflow.db'}"
     else:
         backend = request.getfixturevalue("postgres").uri
-    server = MLflowServer(backend, root)
+    server = MlflowServer(root, backend_store_uri=backend, env=QUIET_MLFLOW)
     try:
         yield server.start()
     finally:
-        server.stop()
-
-
-@pytest.fixture
-def new_mlflow(tmp_path: Path) -> Iterator[Callable[[], MLflowServer]]:
-    """Build SQLite-backed tracking servers (not started) that are stopped after the test."""
-    servers: list[MLflowServer] = []
-
-    def build() -> MLflowServer:
-        root = tmp_path / f"mlflow{len(servers)}"
-        server = MLflowServer(f"sqlite:///{root / 'mlflow.db'}", root)
-        servers.append(server)
-        return server
-
-    yield build
-    for server in servers:
         server.stop()
 
 

@@ -16,18 +16,18 @@ from sklearn.ensemble import RandomForestClassifier
 from k8s_mlserve.examples.iris import FEATURES
 from k8s_mlserve.examples.runner import fit_example
 from k8s_mlserve.examples.training import TrainedModel, classification_metrics
-from k8s_mlserve.testing import ServerProcess, wait_for
+from k8s_mlserve.testing import MlflowServer, ServerProcess, wait_for
 from k8s_mlserve.tracking import log_and_register, promote
 
-from .conftest import IRIS_ROW, MLflowServer, RequestStream
+from .conftest import IRIS_ROW, QUIET_MLFLOW, RequestStream, is_running
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def shared_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLflowServer]:
+def shared_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     root = tmp_path_factory.mktemp("mlflow-faults")
-    server = MLflowServer(f"sqlite:///{root / 'mlflow.db'}", root)
+    server = MlflowServer(root, env=QUIET_MLFLOW)
     try:
         yield server.start()
     finally:
@@ -35,9 +35,9 @@ def shared_mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLflowSe
 
 
 @pytest.fixture
-def mlflow(shared_mlflow: MLflowServer) -> MLflowServer:
+def mlflow(shared_mlflow: MlflowServer) -> MlflowServer:
     """The shared tracking server, running (a test may have left it stopped)."""
-    if not shared_mlflow.running:
+    if not is_running(shared_mlflow):
         shared_mlflow.start()
     return shared_mlflow
 
@@ -66,7 +66,7 @@ def predict(server: ServerProcess) -> tuple[int, dict[str, object]]:
 
 
 def test_an_incompatible_version_is_rejected_and_the_old_one_kept(
-    mlflow: MLflowServer, serve: Callable[..., ServerProcess]
+    mlflow: MlflowServer, serve: Callable[..., ServerProcess]
 ) -> None:
     name = "iris-schema"
     register_iris(mlflow.url, name, "rf")
@@ -109,7 +109,7 @@ def test_an_incompatible_version_is_rejected_and_the_old_one_kept(
 
 
 def test_admin_reload_follows_a_promotion_at_once(
-    mlflow: MLflowServer, serve: Callable[..., ServerProcess]
+    mlflow: MlflowServer, serve: Callable[..., ServerProcess]
 ) -> None:
     name = "iris-admin"
     register_iris(mlflow.url, name, "rf", "logreg")
@@ -123,7 +123,7 @@ def test_admin_reload_follows_a_promotion_at_once(
 
 
 def test_an_mlflow_outage_is_survived_at_start_and_while_serving(
-    mlflow: MLflowServer, serve: Callable[..., ServerProcess], tmp_path: Path
+    mlflow: MlflowServer, serve: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     name = "iris-outage"
     register_iris(mlflow.url, name, "rf", "logreg")

@@ -14,10 +14,10 @@ from k8s_mlserve import BundleRegistry, load_bundle
 from k8s_mlserve.cli import main
 from k8s_mlserve.examples import EXAMPLES
 from k8s_mlserve.examples.runner import TrainingRun, fit_example, train_example
-from k8s_mlserve.testing import ServerProcess, wait_for
+from k8s_mlserve.testing import MlflowServer, ServerProcess, wait_for
 from k8s_mlserve.tracking import log_and_register
 
-from .conftest import MLflowServer, RequestStream
+from .conftest import RequestStream
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ DIABETES_ROW = {
 
 @pytest.fixture(scope="session")
 def examples(
-    tracking: MLflowServer, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    tracking: MlflowServer, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, TrainingRun]:
     """The three examples trained with tracking on: bundles written and versions registered."""
     root = tmp_path_factory.mktemp("tracked-models")
@@ -49,7 +49,7 @@ def examples(
 
 
 def test_training_logs_the_run_and_registers_a_champion(
-    examples: dict[str, TrainingRun], tracking: MLflowServer, monkeypatch: pytest.MonkeyPatch
+    examples: dict[str, TrainingRun], tracking: MlflowServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking.url)  # for get_model_info
     client = MlflowClient(tracking.url)
@@ -86,7 +86,7 @@ def test_training_logs_the_run_and_registers_a_champion(
 
 def test_diabetes_champion_answers_the_workshop_contract(
     examples: dict[str, TrainingRun],
-    tracking: MLflowServer,
+    tracking: MlflowServer,
     serve: Callable[..., ServerProcess],
     tmp_path: Path,
 ) -> None:
@@ -108,7 +108,7 @@ def test_diabetes_champion_answers_the_workshop_contract(
 
 
 def test_a_version_that_does_not_beat_the_champion_is_challenger_until_forced(
-    examples: dict[str, TrainingRun], tracking: MLflowServer, capsys: pytest.CaptureFixture[str]
+    examples: dict[str, TrainingRun], tracking: MlflowServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     registry = examples["iris"].path.parent.parent
     argv = ["train", "iris", "-o", str(registry), "-q", "--tracking-uri", tracking.url]
@@ -135,7 +135,7 @@ def test_a_version_that_does_not_beat_the_champion_is_challenger_until_forced(
 
 
 def test_a_promotion_is_followed_under_load_without_a_failed_request(
-    tracking: MLflowServer, serve: Callable[..., ServerProcess], tmp_path: Path
+    tracking: MlflowServer, serve: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:
     name = "iris-rollout"
     first = log_and_register(
