@@ -158,7 +158,8 @@ def _mlflow(spec: DeploymentSpec) -> client.V1Deployment:
         )
     )
     backend = (
-        f"postgresql://$({contract.POSTGRES_USER_KEY}):$({contract.POSTGRES_PASSWORD_KEY})"
+        # The driver is named: SQLAlchemy 2.1 takes a bare postgresql:// for psycopg 3.
+        f"postgresql+psycopg2://$({contract.POSTGRES_USER_KEY}):$({contract.POSTGRES_PASSWORD_KEY})"
         f"@{n.postgres}:{contract.POSTGRES_PORT}/$({contract.POSTGRES_DB_KEY})"
     )
     health = client.V1HTTPGetAction(path="/health", port="http")
@@ -177,6 +178,8 @@ def _mlflow(spec: DeploymentSpec) -> client.V1Deployment:
             "--artifacts-destination",
             contract.MLFLOW_ARTIFACTS_MOUNT,
             "--serve-artifacts",
+            "--workers",
+            str(ml.workers),
         ],
         ports=[
             client.V1ContainerPort(name="http", container_port=contract.MLFLOW_PORT, protocol="TCP")
@@ -189,6 +192,9 @@ def _mlflow(spec: DeploymentSpec) -> client.V1Deployment:
                 contract.POSTGRES_DB_KEY,
             ),
             client.V1EnvVar(name="HOME", value=contract.TMP_MOUNT),
+            # MLflow 3 answers only Host headers it knows: the Service's names and pod addresses.
+            client.V1EnvVar(name="MLFLOW_SERVER_ALLOWED_HOSTS", value=_allowed_hosts(spec)),
+            client.V1EnvVar(name="MLFLOW_DISABLE_TELEMETRY", value="true"),
         ],
         resources=resource_requirements(ml.resources),
         startup_probe=client.V1Probe(http_get=health, period_seconds=5, failure_threshold=60),
@@ -207,6 +213,21 @@ def _mlflow(spec: DeploymentSpec) -> client.V1Deployment:
         pod_spec(spec, [container], mounts, security=security),
         ml.image,
     )
+
+
+def _allowed_hosts(spec: DeploymentSpec) -> str:
+    service = names(spec).mlflow
+    namespace = spec.target_namespace
+    hosts = [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+        "localhost",
+        "127.0.0.1",
+    ]
+    with_ports = [h for host in hosts for h in (host, f"{host}:*")]
+    return ",".join([*with_ports, "10.*", "172.*", "192.168.*"])
 
 
 def build_mlflow_stack(spec: DeploymentSpec, source: SecretSource) -> list[Any]:

@@ -257,6 +257,7 @@ class MLflow(Section):
 
     image: str = "ghcr.io/mlflow/mlflow:v2.17.2"
     run_as_user: int = Field(10001, ge=1)
+    workers: int = Field(2, ge=1, le=16, description="server worker processes")
     resources: Resources = resources("200m", "512Mi", "1", "1Gi")
     artifacts: Claim = Claim(size="5Gi")
     allow_from: list[Peer] = Field(default_factory=list)

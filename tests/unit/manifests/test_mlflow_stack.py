@@ -38,11 +38,16 @@ def test_mlflow_server_uses_postgres_and_serves_artifacts() -> None:
         "--port",
         "5000",
         "--backend-store-uri",
-        "postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@demo-postgres:5432/$(POSTGRES_DB)",
+        "postgresql+psycopg2://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@demo-postgres:5432/$(POSTGRES_DB)",
         "--artifacts-destination",
         "/mlflow/artifacts",
         "--serve-artifacts",
+        "--workers",
+        "2",
     ]
+    plain = {e["name"]: e["value"] for e in c["env"] if "value" in e}
+    allowed = plain["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    assert {"demo-mlflow", "demo-mlflow:*", "demo-mlflow.demo.svc.cluster.local:*"} <= set(allowed)
     # $(VAR) expansion needs the variables defined in the container, from the Secret
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
     assert refs == {
