@@ -90,6 +90,7 @@ def config_data(spec: DeploymentSpec) -> dict[str, str]:
         data[contract.ENV_SECRETS_DIR] = contract.SECRETS_MOUNT
     if spec.mlflow is not None:
         data[contract.ENV_TRACKING_URI] = tracking_uri(spec)
+        data[contract.ENV_MLFLOW_TELEMETRY] = "true"  # pods have no business calling out
         if spec.model.registered_name is not None:
             data[contract.ENV_MODEL_URI] = model_uri(spec, spec.model.alias)
             data[contract.ENV_MODEL_CACHE_DIR] = (
