@@ -48,7 +48,11 @@ def test_port_and_secrets_dir_are_the_settings_defaults() -> None:
 def test_every_variable_in_the_config_map_is_a_setting() -> None:
     spec = make_spec(mlflow={}, model={"registered_name": "m"})
     for key in config_data(spec):
-        if key in (contract.ENV_SECRETS_DIR, contract.ENV_TRACKING_URI):
+        if key in (
+            contract.ENV_SECRETS_DIR,
+            contract.ENV_TRACKING_URI,
+            contract.ENV_MLFLOW_TELEMETRY,
+        ):
             continue
         assert key.startswith("MLSERVE_")
         _setting(key.removeprefix("MLSERVE_"))
