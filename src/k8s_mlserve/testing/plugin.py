@@ -50,7 +50,6 @@ __all__ = [
 
 OPTIONS_KEY = pytest.StashKey[MlserveOptions]()
 PROBLEM_KEY = pytest.StashKey[str | None]()
-ENTRY_POINT = "k8s_mlserve"
 KIND_PLUGIN = "pytest-kind"
 LOG_LINES = 200
 
@@ -59,16 +58,14 @@ def _pytest_kind_present(pluginmanager: pytest.PytestPluginManager) -> bool:
     """Whether pytest-kind's plugin defines ``--kubeconfig`` and ``--keep-cluster`` here.
 
     Both plugins want those two options and argparse refuses a second definition, so this plugin
-    reuses pytest-kind's when it is loaded. When this plugin is being auto-loaded, pytest-kind
-    will be too (unless blocked): registering it now, under its entry-point name, fixes the order,
-    and the auto-loader then skips it as already present.
+    reuses pytest-kind's. pytest-kind is registered here, under its entry-point name, unless it is
+    registered or blocked (``-p no:pytest-kind``) already: that fixes the order, whichever plugin
+    pytest would have loaded first, and the auto-loader then skips pytest-kind as present.
     """
     if pluginmanager.has_plugin(KIND_PLUGIN) or pluginmanager.has_plugin("pytest_kind.plugin"):
         return True
-    if pluginmanager.is_blocked(KIND_PLUGIN):
+    if pluginmanager.is_blocked(KIND_PLUGIN) or pluginmanager.is_blocked("pytest_kind.plugin"):
         return False
-    if pluginmanager.get_plugin(ENTRY_POINT) is not sys.modules[__name__]:
-        return False  # given with -p while auto-loading is off: pytest-kind only if asked for
     try:
         kind_plugin = importlib.import_module("pytest_kind.plugin")
     except ImportError:

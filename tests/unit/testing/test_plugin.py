@@ -66,6 +66,17 @@ def test_without_pytest_kind_the_plugin_defines_kubeconfig_itself(
     assert "--kind-bin" not in text  # pytest-kind's own options are gone
 
 
+def test_with_auto_loading_off_the_plugin_still_shares_the_options(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.runpytest("-p", "k8s_mlserve.testing.plugin", "--help")
+    assert result.ret == 0
+    options = [line.split()[0] for line in result.outlines if line.startswith("  --")]
+    assert options.count("--kubeconfig=KUBECONFIG") == 1
+    assert "--image-loader=IMAGE_LOADER" in options
+
+
 def test_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
