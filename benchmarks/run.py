@@ -12,7 +12,7 @@ it: the machine's load average is recorded before each run.
 
 Usage::
 
-    python benchmarks/run.py [--duration 10] [--concurrency 1 8 32 64]
+    python benchmarks/run.py [--duration 10] [--concurrency 1 8 32 64] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -76,9 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per level")
     parser.add_argument("--servers", nargs="+", default=[BASELINE, MLSERVE])
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the whole sequence this many times; each level reports its best round",
+    )
     parser.add_argument("--server-cpus", help="cores for the servers (default: the second core)")
     parser.add_argument("--client-cpus", help="cores for the generator (default: the first core)")
-    parser.add_argument("--data", help="diabetes.csv or its directory (default: see README)")
+    parser.add_argument("--data", help="diabetes.csv or its directory (default: see docs)")
     parser.add_argument("--output", type=Path, default=BENCH / "results")
     args = parser.parse_args(argv)
 
@@ -95,10 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    results: dict[str, Any] = {}
-    for name in args.servers:
-        spec = _spec(name, registry)
-        results[name] = _bench_server(spec, pinning, bodies, args, output)
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in args.servers}
+    for number in range(args.rounds):
+        for name in args.servers:
+            if args.rounds > 1:
+                print(f"\n-- round {number + 1} of {args.rounds}", flush=True)
+            rounds[name].append(_bench_server(_spec(name, registry), pinning, bodies, args, output))
+    results = {name: _best(measured) for name, measured in rounds.items()}
 
     report = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "pinning": {"server": pinning.server, "client": pinning.client},
         "duration_s": args.duration,
         "warmup_s": args.warmup,
+        "rounds": args.rounds,
         "servers": results,
     }
     if BASELINE in results and MLSERVE in results:
@@ -239,6 +249,26 @@ def _bench_server(
         finally:
             _stop(process)
     return {"startup_s": startup, "rss_mib": rss, "peak_rss_mib": peak, "runs": runs}
+
+
+def _best(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per level the round with the most requests per second; the fastest start, least memory.
+
+    On a machine shared with other work, the best of several rounds is the one least disturbed;
+    every round is kept in the results.
+    """
+    levels = [r["concurrency"] for r in rounds[0]["runs"]]
+    best_runs = [
+        max((rnd["runs"][i] for rnd in rounds), key=lambda run: float(run["rps"]))
+        for i in range(len(levels))
+    ]
+    return {
+        "startup_s": min(r["startup_s"] for r in rounds),
+        "rss_mib": min(r["rss_mib"] for r in rounds),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in rounds),
+        "runs": best_runs,
+        "rounds": rounds,
+    }
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, started: float, log: Path) -> float:
