@@ -142,6 +142,20 @@ def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool
                 "responses": simple,
             }
         },
+        "/v2/models/{name}/infer": {
+            "post": {
+                "summary": "Open Inference Protocol (V2): named tensors in, tensors out",
+                "security": security,
+                "responses": simple,
+            }
+        },
+        "/v1/models/{name}:predict": {
+            "post": {
+                "summary": "KServe V1: {'instances': [...]} in, {'predictions': [...]} out",
+                "security": security,
+                "responses": simple,
+            }
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics (monitoring token when set)",

@@ -62,6 +62,8 @@ async def info(request: Request) -> Response:
             "GET /metrics": "Prometheus metrics",
             "GET /drift": "drift of recent inputs against the training data",
             "POST /admin/reload": "load the source's current model version now",
+            "POST /v2/models/{name}/infer": "Open Inference Protocol (V2); also GET /v2, ...",
+            "POST /v1/models/{name}:predict": "KServe V1 protocol",
             "GET /docs": "API documentation",
             "GET /openapi.json": "OpenAPI description",
         },
