@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "predict",
     "info",
     "demo",
+    "config",
+    "dockerfile",
     "drift",
     "registry",
     "manifests",

@@ -37,7 +37,8 @@ def settings_reference() -> str:
     ]
     for section_name, section_field in Settings.model_fields.items():
         section = section_field.annotation
-        assert isinstance(section, type) and issubclass(section, BaseModel)
+        assert isinstance(section, type)
+        assert issubclass(section, BaseModel)
         lines += [f"## `{section_name}`: {(section.__doc__ or '').strip()}", ""]
         lines += ["| variable | default | meaning |", "| --- | --- | --- |"]
         for name, field in section.model_fields.items():
