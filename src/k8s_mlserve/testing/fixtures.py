@@ -214,6 +214,9 @@ def mlserve_deploy(
     )
     yield deployer
     deployer.close()
+    from .plugin import KEPT_KEY
+
+    pytestconfig.stash[KEPT_KEY] = deployer.kept
 
 
 @pytest.fixture(scope="module")

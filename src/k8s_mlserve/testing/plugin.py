@@ -50,6 +50,7 @@ __all__ = [
 
 OPTIONS_KEY = pytest.StashKey[MlserveOptions]()
 PROBLEM_KEY = pytest.StashKey[str | None]()
+KEPT_KEY = pytest.StashKey[list[str]]()
 KIND_PLUGIN = "pytest-kind"
 LOG_LINES = 200
 
@@ -209,6 +210,14 @@ def problem(config: pytest.Config) -> str | None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return options(config).describe()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    kept = config.stash.get(KEPT_KEY, [])
+    if kept:
+        terminalreporter.write_line(f"k8s-mlserve: namespaces kept: {' '.join(kept)}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

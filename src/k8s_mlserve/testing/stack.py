@@ -149,6 +149,7 @@ class StackDeployer:
         self.timeout = timeout
         self.prefix = namespace_prefix
         self.live: list[DeployedStack] = []
+        self.kept: list[str] = []
 
     # Spec ---------------------------------------------------------------------------------------
 
@@ -219,6 +220,7 @@ class StackDeployer:
                     self.live.remove(stack)
             if keep:
                 log.warning("keeping namespace %s (--keep-namespace)", namespace)
+                self.kept.append(namespace)
             else:
                 self.cluster.delete_namespace(namespace)
 
