@@ -24,8 +24,9 @@ import httpx
 from .server import StopWaiting, free_port, wait_for
 
 # MLflow 3 also starts a pool of background job consumers, which tracking and the model
-# registry do not need; they triple the start-up time on a small machine.
-QUIET_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+# registry do not need (they triple the start-up time on a small machine), and reports usage
+# over the network, which a test server has no business doing.
+QUIET_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
 class MlflowServer:
