@@ -35,9 +35,11 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-## End-to-end suites on a cluster: kind by default, or KUBECONFIG=... for an existing one.
+## End-to-end suites on a cluster: a kind cluster made for the run, or an existing one with
+## K8S_MLSERVE_KUBECONFIG=path (see docs/e2e.md).
+E2E_CLUSTER ?= $(if $(K8S_MLSERVE_KUBECONFIG),,--kind)
 e2e: install
-	$(BIN)/pytest tests/e2e --run-e2e $(PYTEST_ARGS)
+	$(BIN)/pytest tests/e2e $(E2E_CLUSTER) $(PYTEST_ARGS)
 
 ## Throughput and latency against a baseline FastAPI server (writes benchmarks/results/).
 bench: install

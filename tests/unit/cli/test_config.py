@@ -21,7 +21,7 @@ def test_every_field_appears_once() -> None:
     for section, field in Settings.model_fields.items():
         assert field.annotation is not None
         for name in field.annotation.model_fields:  # type: ignore[union-attr]
-            assert text.count(f"`MLSERVE_{section.upper()}__{name.upper()}`") == 1
+            assert text.count(f"| `MLSERVE_{section.upper()}__{name.upper()}` |") == 1
 
 
 def test_check_reports_invalid_environment(
