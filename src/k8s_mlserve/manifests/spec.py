@@ -75,6 +75,11 @@ class Model(Section):
     name: DnsLabel | None = Field(None, description="directory under /models; default: name")
     registered_name: str | None = Field(None, description="MLflow registered model name")
     alias: str = Field("champion", pattern=r"^[A-Za-z0-9_-]+$")
+    version: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+        description="pin a version of the registry directory instead of following current",
+    )
 
 
 class Config(Section):

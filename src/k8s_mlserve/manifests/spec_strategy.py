@@ -20,6 +20,11 @@ class Variant(Section):
 
     image_tag: ImageTag | None = None
     model_alias: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$")
+    model_version: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+        description="pin a version of the registry directory instead of following current",
+    )
 
 
 class _RollingUpdate(Section):

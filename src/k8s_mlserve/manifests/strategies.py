@@ -30,6 +30,7 @@ class ApiVariant:
     replicas: int | None  # None when a HorizontalPodAutoscaler owns the count
     image_tag: str
     model_alias: str | None
+    model_version: str | None  # a pinned version of the registry directory
     autoscaled: bool
 
     def deployment_name(self, spec: DeploymentSpec) -> str:
@@ -63,6 +64,7 @@ def _variant(
         replicas=None if autoscaled else replicas,
         image_tag=override.image_tag or spec.image.tag,
         model_alias=override.model_alias,
+        model_version=override.model_version or spec.model.version,
         autoscaled=autoscaled,
     )
 

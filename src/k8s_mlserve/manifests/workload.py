@@ -73,6 +73,9 @@ def _api_mounts(spec: DeploymentSpec) -> Mounts:
 
 def _api_container(spec: DeploymentSpec, variant: ApiVariant, mounts: Mounts) -> client.V1Container:
     env = [home_env()]
+    if variant.model_version is not None:
+        pinned = f"{contract.MODELS_MOUNT}/{spec.model_name}/versions/{variant.model_version}"
+        env.append(client.V1EnvVar(name=contract.ENV_MODEL_PATH, value=pinned))
     if variant.model_alias is not None:
         env.append(
             client.V1EnvVar(name=contract.ENV_MODEL_URI, value=model_uri(spec, variant.model_alias))

@@ -82,3 +82,22 @@ def test_canary_splits_replicas_behind_one_service() -> None:
     assert env["MLSERVE_MODEL__URI"] == "models:/m@challenger"
     assert "MLSERVE_MODEL__URI" not in {e["name"] for e in api_container(stable)["env"]}
     assert [v.suffix for v in api_variants(spec)] == ["stable", "canary"]
+
+
+def test_a_variant_can_pin_a_model_version() -> None:
+    spec = make_spec(
+        model={"version": "v1"},
+        strategy={"type": "blue-green", "live": "blue", "green": {"model_version": "v2"}},
+    )
+    objects = rendered(spec)
+    paths = {}
+    for colour in ("blue", "green"):
+        env = api_container(objects[f"Deployment/demo-{colour}"])["env"]
+        paths[colour] = next(e["value"] for e in env if e["name"] == "MLSERVE_MODEL__PATH")
+    assert paths == {"blue": "/models/demo/versions/v1", "green": "/models/demo/versions/v2"}
+
+
+def test_an_unpinned_variant_follows_the_registry() -> None:
+    objects = rendered(make_spec())
+    env = api_container(objects["Deployment/demo"])["env"]
+    assert all(e["name"] != "MLSERVE_MODEL__PATH" for e in env)
