@@ -11,6 +11,7 @@ that cannot pull) and load them with the plugin's image loader.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -54,6 +55,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+def _digest(context: Path) -> str:
+    """A short hash of a build context, so that a changed Dockerfile gets a new tag."""
+    digest = hashlib.sha256()
+    for item in sorted(context.iterdir()):
+        digest.update(item.name.encode() + item.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _build(tag: str, context: Path, *, build_args: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory(prefix="e2e-image-") as tmp:
         staged = Path(tmp)
@@ -87,7 +96,7 @@ def postgres_image(mlserve_image_loader: ImageLoader) -> str:
     wanted = os.environ.get("K8S_MLSERVE_POSTGRES_IMAGE", OFFICIAL_POSTGRES)
     if wanted != "build":
         return wanted
-    tag = "local/postgres:15-e2e"
+    tag = f"local/postgres:15-e2e-{_digest(HERE / 'images' / 'postgres')}"
     if not image_exists(tag):
         _base(LOCAL_POSTGRES_BASE, "postgresql")
         _build(tag, HERE / "images" / "postgres", build_args={"BASE_IMAGE": LOCAL_POSTGRES_BASE})
@@ -103,7 +112,7 @@ def mlflow_image(mlserve_image_loader: ImageLoader) -> str:
         return wanted
     import mlflow
 
-    tag = f"local/mlflow:{mlflow.__version__}-e2e"
+    tag = f"local/mlflow:{mlflow.__version__}-e2e-{_digest(HERE / 'images' / 'mlflow')}"
     if not image_exists(tag):
         _base(LOCAL_PYTHON_BASE)
         _build(
