@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from k8s_mlserve.examples import diabetes
 from k8s_mlserve.testing.options import MlserveOptions
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
@@ -19,16 +20,7 @@ from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 from .conftest import SMALL
 from .helpers import exit_codes, job_condition, wait_for_job_end
 
-FEATURES = [
-    "Pregnancies",
-    "Glucose",
-    "BloodPressure",
-    "SkinThickness",
-    "Insulin",
-    "BMI",
-    "DiabetesPedigreeFunction",
-    "Age",
-]
+FEATURES = diabetes.FEATURES
 SHIFTED = "Glucose"
 SHIFT = 60
 ROWS = 300  # above the default minimum window of 100 rows, for a clear verdict

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from k8s_mlserve.examples import churn, diabetes, iris
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 
@@ -27,38 +28,9 @@ from .helpers import (
     served_pods,
 )
 
-IRIS_ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-PATIENT = {
-    "Pregnancies": 6,
-    "Glucose": 148,
-    "BloodPressure": 72,
-    "SkinThickness": 35,
-    "Insulin": 0,
-    "BMI": 33.6,
-    "DiabetesPedigreeFunction": 0.627,
-    "Age": 50,
-}
-CUSTOMER = {
-    "gender": "Female",
-    "SeniorCitizen": 0,
-    "Partner": "Yes",
-    "Dependents": "No",
-    "tenure": 1,
-    "PhoneService": "No",
-    "MultipleLines": "No phone service",
-    "InternetService": "DSL",
-    "OnlineSecurity": "No",
-    "OnlineBackup": "Yes",
-    "DeviceProtection": "No",
-    "TechSupport": "No",
-    "StreamingTV": "No",
-    "StreamingMovies": "No",
-    "Contract": "Month-to-month",
-    "PaperlessBilling": "Yes",
-    "PaymentMethod": "Electronic check",
-    "MonthlyCharges": 29.85,
-    "TotalCharges": 29.85,
-}
+IRIS_ROW = iris.EXAMPLE_ROW
+PATIENT = diabetes.EXAMPLE_ROW
+CUSTOMER = {**churn.EXAMPLE_ROW, "TotalCharges": 29.85}
 
 # Fewer pods than the examples ask for, to fit a small node: iris keeps one pod per colour,
 # churn one stable and one canary pod, diabetes (without its MLflow stack) one pod.

@@ -12,22 +12,14 @@ from typing import Any
 
 import pytest
 
+from k8s_mlserve.examples import diabetes
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 
 from .conftest import SMALL
 
-PATIENT = {
-    "Pregnancies": 6,
-    "Glucose": 148,
-    "BloodPressure": 72,
-    "SkinThickness": 35,
-    "Insulin": 0,
-    "BMI": 33.6,
-    "DiabetesPedigreeFunction": 0.627,
-    "Age": 50,
-}
+PATIENT = diabetes.EXAMPLE_ROW
 
 
 @pytest.fixture(scope="module")

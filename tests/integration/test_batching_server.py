@@ -11,21 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
+from k8s_mlserve.examples import diabetes
 from k8s_mlserve.testing import ServerProcess
 
 pytestmark = pytest.mark.integration
 
 INTEGER_COLUMNS = {"Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "Age"}
-FEATURES = [
-    "Pregnancies",
-    "Glucose",
-    "BloodPressure",
-    "SkinThickness",
-    "Insulin",
-    "BMI",
-    "DiabetesPedigreeFunction",
-    "Age",
-]
+FEATURES = diabetes.FEATURES
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from k8s_mlserve.examples import churn, diabetes
 from k8s_mlserve.testing import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -18,16 +19,7 @@ API_KEY = "protocols-key-0123456789"
 MONITORING_TOKEN = "protocols-monitoring-token"
 
 DIABETES = "/v2/models/diabetes-model"
-DIABETES_FEATURES = [
-    "Pregnancies",
-    "Glucose",
-    "BloodPressure",
-    "SkinThickness",
-    "Insulin",
-    "BMI",
-    "DiabetesPedigreeFunction",
-    "Age",
-]
+DIABETES_FEATURES = diabetes.FEATURES
 DIABETES_ROWS: list[list[int | float]] = [
     [6, 148, 72, 35, 0, 33.6, 0.627, 50],
     [1, 85, 66, 29, 0, 26.6, 0.351, 31],
@@ -35,27 +27,7 @@ DIABETES_ROWS: list[list[int | float]] = [
     [0, 137, 40, 35, 168, 43.1, 2.288, 33],
 ]
 INTEGER_FEATURES = {"Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "Age"}
-CHURN_ROW: dict[str, Any] = {
-    "gender": "Female",
-    "SeniorCitizen": 0,
-    "Partner": "Yes",
-    "Dependents": "No",
-    "tenure": 1,
-    "PhoneService": "No",
-    "MultipleLines": "No phone service",
-    "InternetService": "DSL",
-    "OnlineSecurity": "No",
-    "OnlineBackup": "Yes",
-    "DeviceProtection": "No",
-    "TechSupport": "No",
-    "StreamingTV": "No",
-    "StreamingMovies": "No",
-    "Contract": "Month-to-month",
-    "PaperlessBilling": "Yes",
-    "PaymentMethod": "Electronic check",
-    "MonthlyCharges": 29.85,
-    "TotalCharges": None,
-}
+CHURN_ROW: dict[str, Any] = churn.EXAMPLE_ROW
 
 
 def as_object(row: list[int | float]) -> dict[str, int | float]:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from k8s_mlserve import load_bundle
+from k8s_mlserve.examples import churn, diabetes, iris
 from k8s_mlserve.registry import resolve_bundle_path
 from k8s_mlserve.testing import ServerProcess
 
@@ -22,38 +23,9 @@ from .conftest import API_KEYS, MONITORING_TOKEN
 pytestmark = pytest.mark.integration
 
 EXAMPLE_ROWS: dict[str, dict[str, Any]] = {
-    "iris": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
-    "diabetes": {
-        "Pregnancies": 6,
-        "Glucose": 148,
-        "BloodPressure": 72,
-        "SkinThickness": 35,
-        "Insulin": 0,
-        "BMI": 33.6,
-        "DiabetesPedigreeFunction": 0.627,
-        "Age": 50,
-    },
-    "churn": {
-        "gender": "Female",
-        "SeniorCitizen": 0,
-        "Partner": "Yes",
-        "Dependents": "No",
-        "tenure": 1,
-        "PhoneService": "No",
-        "MultipleLines": "No phone service",
-        "InternetService": "DSL",
-        "OnlineSecurity": "No",
-        "OnlineBackup": "Yes",
-        "DeviceProtection": "No",
-        "TechSupport": "No",
-        "StreamingTV": "No",
-        "StreamingMovies": "No",
-        "Contract": "Month-to-month",
-        "PaperlessBilling": "Yes",
-        "PaymentMethod": "Electronic check",
-        "MonthlyCharges": 29.85,
-        "TotalCharges": None,
-    },
+    "iris": iris.EXAMPLE_ROW,
+    "diabetes": diabetes.EXAMPLE_ROW,
+    "churn": churn.EXAMPLE_ROW,
 }
 NUMERIC_FIELD = {"iris": "petal_length", "diabetes": "Glucose", "churn": "MonthlyCharges"}
 

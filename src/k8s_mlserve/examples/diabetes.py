@@ -26,6 +26,17 @@ FEATURES = [
     "Age",
 ]
 TARGET = "Outcome"
+# A request as the workshop clients send it (the first row of the dataset).
+EXAMPLE_ROW = {
+    "Pregnancies": 6,
+    "Glucose": 148,
+    "BloodPressure": 72,
+    "SkinThickness": 35,
+    "Insulin": 0,
+    "BMI": 33.6,
+    "DiabetesPedigreeFunction": 0.627,
+    "Age": 50,
+}
 PARAMS: dict[str, Any] = {
     "n_estimators": 100,
     "max_depth": 10,

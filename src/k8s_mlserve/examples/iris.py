@@ -19,6 +19,8 @@ from .training import Progress, TrainedModel, classification_metrics
 NAME = "iris-model"
 ALGORITHMS = ("rf", "svm", "logreg")
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+# A request as the iris clients send it (a setosa).
+EXAMPLE_ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 def build_estimator(algorithm: str, seed: int) -> tuple[Any, dict[str, Any]]:
