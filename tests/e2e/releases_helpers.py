@@ -179,9 +179,9 @@ def versions(answers: Sequence[Answer]) -> Counter[str | None]:
 
 def summary(answers: Sequence[Answer]) -> str:
     """Counts per version and the first failures, for assertion messages."""
-    bad = failures(answers)
+    bad = [(i, a) for i, a in enumerate(answers) if not a.ok]
     lines = [f"{len(answers)} answers: {dict(versions(answers))}, {len(bad)} failed"]
-    lines += [f"  #{answers.index(a)}: {a}" for a in bad[:10]]
+    lines += [f"  #{i}: {a}" for i, a in bad[:10]]
     return "\n".join(lines)
 
 
