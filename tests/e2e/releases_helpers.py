@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import yaml
 
+from k8s_mlserve.examples import iris
 from k8s_mlserve.manifests import naming
 from k8s_mlserve.manifests.contract import GID, UID
 from k8s_mlserve.testing import StopWaiting, wait_for
@@ -284,7 +285,8 @@ class ServiceTraffic:
             text=True,
         )
         assert process.stdin is not None
-        process.stdin.write(f"{self.stack.api_key or ''}\n")
+        request = {"api_key": self.stack.api_key or "", "row": iris.EXAMPLE_ROW}
+        process.stdin.write(json.dumps(request) + "\n")
         process.stdin.flush()
         return process
 

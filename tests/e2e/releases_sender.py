@@ -4,7 +4,8 @@ The release tests run this file's source with ``python -c``, on the test host or
 the server image, so the same loop measures the traffic wherever the Service is reachable from;
 it needs only the standard library. Arguments: ``HOST PORT ROUTE COUNT INTERVAL``, where ROUTE is
 ``predict`` or ``version``, COUNT 0 means "until standard input closes", and INTERVAL is the pause
-in seconds between requests. The first line of standard input is the API key.
+in seconds between requests. The first line of standard input is a JSON object with the
+``api_key`` and the ``row`` to predict.
 
 Every request opens a new connection: kube-proxy picks an endpoint per connection, so this is how
 many independent clients spread over the pods, and no keep-alive connection to a pod that is
@@ -20,11 +21,10 @@ import threading
 import time
 from typing import Any
 
-ROW = {"sepal_length": 6.1, "sepal_width": 2.8, "petal_length": 4.7, "petal_width": 1.2}
 TIMEOUT = 10.0
 
 
-def ask(host: str, port: int, route: str, api_key: str) -> dict[str, Any]:
+def ask(host: str, port: int, route: str, api_key: str, row: dict[str, Any]) -> dict[str, Any]:
     """One request on a new connection: status, served version and algorithm, or the error."""
     started = time.monotonic()
     answer: dict[str, Any] = {"status": None, "version": None, "algorithm": None, "error": None}
@@ -32,7 +32,7 @@ def ask(host: str, port: int, route: str, api_key: str) -> dict[str, Any]:
     try:
         if route == "predict":
             headers = {"Content-Type": "application/json", "X-API-Key": api_key}
-            connection.request("POST", "/predict", body=json.dumps(ROW), headers=headers)
+            connection.request("POST", "/predict", body=json.dumps(row), headers=headers)
         else:
             connection.request("GET", "/version")
         response = connection.getresponse()
@@ -60,7 +60,8 @@ def main(argv: list[str]) -> int:
         int(argv[4]),
         float(argv[5]),
     )
-    api_key = sys.stdin.readline().strip()
+    request = json.loads(sys.stdin.readline())
+    api_key, row = request["api_key"], request["row"]
     stop = threading.Event()
     if count == 0:
 
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=stop_at_end_of_input, daemon=True).start()
     sent = 0
     while not stop.is_set() and (count == 0 or sent < count):
-        print(json.dumps(ask(host, port, route, api_key)), flush=True)
+        print(json.dumps(ask(host, port, route, api_key, row)), flush=True)
         sent += 1
         if interval > 0:
             stop.wait(interval)
