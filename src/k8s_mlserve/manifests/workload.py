@@ -7,6 +7,7 @@ the ConfigMap and its secrets as files.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from kubernetes import client
 
@@ -189,16 +190,14 @@ def build_training_job(spec: DeploymentSpec) -> client.V1Job | None:
         args += ["--algorithm", training.algorithm]
     mounts = mlserve_mounts(spec, models_writable=True, logs=False)
     pod_labels = labels(spec, naming.TRAINING, version=spec.image.tag)
-    container = client.V1Container(
-        name="train",
-        image=spec.image.reference(),
-        image_pull_policy=spec.image.pull_policy,
-        command=list(contract.TRAIN_COMMAND),
-        args=args,
-        env=[home_env(), *_tracking_env(spec)],
-        resources=resource_requirements(training.resources),
-        security_context=container_security(),
-        volume_mounts=mounts.mounts,
+    container = _batch_container(
+        spec,
+        "train",
+        contract.TRAIN_COMMAND,
+        args,
+        [home_env(), *_tracking_env(spec)],
+        resource_requirements(training.resources),
+        mounts,
     )
     return client.V1Job(
         api_version=api_version("Job", spec.kubernetes_version),
@@ -220,6 +219,29 @@ def build_training_job(spec: DeploymentSpec) -> client.V1Job | None:
     )
 
 
+def _batch_container(
+    spec: DeploymentSpec,
+    name: str,
+    command: Sequence[str],
+    args: list[str],
+    env: list[client.V1EnvVar],
+    resources: client.V1ResourceRequirements,
+    mounts: Mounts,
+) -> client.V1Container:
+    """A run-to-completion container of the server image (training Job, drift check)."""
+    return client.V1Container(
+        name=name,
+        image=spec.image.reference(),
+        image_pull_policy=spec.image.pull_policy,
+        command=list(command),
+        args=args,
+        env=env,
+        resources=resources,
+        security_context=container_security(),
+        volume_mounts=mounts.mounts,
+    )
+
+
 def build_drift_check(spec: DeploymentSpec) -> client.V1CronJob | None:
     """The CronJob running ``k8s-mlserve drift`` over the request logs, or ``None``."""
     check = spec.drift_check
@@ -229,21 +251,19 @@ def build_drift_check(spec: DeploymentSpec) -> client.V1CronJob | None:
         require("cronjob-time-zone", spec.kubernetes_version)
     mounts = mlserve_mounts(spec, models_writable=False, logs=True)
     pod_labels = labels(spec, naming.DRIFT_CHECK, version=spec.image.tag)
-    container = client.V1Container(
-        name="drift-check",
-        image=spec.image.reference(),
-        image_pull_policy=spec.image.pull_policy,
-        command=list(contract.DRIFT_COMMAND),
-        args=[
+    container = _batch_container(
+        spec,
+        "drift-check",
+        contract.DRIFT_COMMAND,
+        [
             "--bundle",
             f"{contract.MODELS_MOUNT}/{spec.model_name}",
             "--current",
             contract.LOGS_MOUNT,
         ],
-        env=[home_env()],
-        resources=resource_requirements(check.resources),
-        security_context=container_security(),
-        volume_mounts=mounts.mounts,
+        [home_env()],
+        resource_requirements(check.resources),
+        mounts,
     )
     return client.V1CronJob(
         api_version=api_version("CronJob", spec.kubernetes_version),
