@@ -35,12 +35,12 @@ from typing import Any
 import httpx
 from report import BASELINE, MLSERVE, goals, render_chart, render_table
 
-from k8s_mlserve.bundle import MODEL_FILE
-from k8s_mlserve.datasets import read_csv, resolve_dataset
-from k8s_mlserve.examples import diabetes
-from k8s_mlserve.examples.runner import train_example
-from k8s_mlserve.registry import resolve_bundle_path
+from k8s_mlserve.model.bundle import MODEL_FILE
+from k8s_mlserve.model.registry import resolve_bundle_path
 from k8s_mlserve.testing import free_port
+from k8s_mlserve.training.datasets import read_csv, resolve_dataset
+from k8s_mlserve.training.examples import diabetes
+from k8s_mlserve.training.runner import train_example
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"

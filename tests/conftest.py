@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_mlserve.examples.runner import TrainingRun, train_example
+from k8s_mlserve.training.runner import TrainingRun, train_example
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .bundle import Bundle, BundleMetadata, ResponseSpec, load_bundle, read_metadata, write_bundle
+from .__version__ import __version__
 from .errors import (
     BundleError,
     BundleNotFoundError,
@@ -17,8 +15,16 @@ from .errors import (
     SchemaMismatchError,
     ValidationError,
 )
-from .registry import BundleRegistry, resolve_bundle_path
-from .schema import InputSchema
+from .model.bundle import (
+    Bundle,
+    BundleMetadata,
+    ResponseSpec,
+    load_bundle,
+    read_metadata,
+    write_bundle,
+)
+from .model.registry import BundleRegistry, resolve_bundle_path
+from .model.schema import InputSchema
 from .settings import Settings, load_settings
 
 __all__ = [

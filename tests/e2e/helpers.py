@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from k8s_mlserve.release.checks import pod_is_ready
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.cluster import TEST_LABEL, Cluster
 from k8s_mlserve.testing.specs import fresh_namespace
@@ -105,12 +106,7 @@ def api_pods(stack: DeployedStack, *, ready_only: bool = True) -> list[dict[str,
     pods = stack.cluster.pods(stack.namespace, API_SELECTOR)
     if not ready_only:
         return pods
-    return [p for p in pods if is_ready(p) and not p["metadata"].get("deletionTimestamp")]
-
-
-def is_ready(pod: Mapping[str, Any]) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    return [p for p in pods if pod_is_ready(p, serving=True)]
 
 
 def served_pods(stack: DeployedStack) -> list[str]:

@@ -27,13 +27,13 @@ from typing import IO, Any
 
 import yaml
 
-from k8s_mlserve.examples import iris
 from k8s_mlserve.manifests import naming
 from k8s_mlserve.manifests.contract import GID, UID
+from k8s_mlserve.release.checks import pod_is_ready, rollout_problem
 from k8s_mlserve.testing import StopWaiting, wait_for
-from k8s_mlserve.testing.cluster import rollout_problem
 from k8s_mlserve.testing.specs import api_service, read_spec_data, service_port
 from k8s_mlserve.testing.stack import DeployedStack
+from k8s_mlserve.training.examples import iris
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = Path(__file__).with_name("releases_sender.py")
@@ -86,11 +86,6 @@ def train_versions(stack: DeployedStack, algorithms: Mapping[str, str], timeout:
 # Pods and release commands --------------------------------------------------------------------
 
 
-def _is_ready(pod: Mapping[str, Any]) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
 def settle(stack: DeployedStack, timeout: float = 300.0) -> None:
     """Wait until every API Deployment is rolled out and the API pods are exactly the ones they
     want, all ready and none terminating: no old pod is left behind the Service."""
@@ -104,7 +99,7 @@ def settle(stack: DeployedStack, timeout: float = 300.0) -> None:
         wanted = sum(int(d["spec"].get("replicas") or 0) for d in deployments)
         pods = stack.cluster.pods(stack.namespace, API_SELECTOR)
         return len(pods) == wanted and all(
-            _is_ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods
+            pod_is_ready(p, serving=True) for p in pods
         )
 
     stack.cluster.wait_for(

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from k8s_mlserve.examples import diabetes
 from k8s_mlserve.testing.options import MlserveOptions
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
+from k8s_mlserve.training.examples import diabetes
 
 from .conftest import SMALL
 from .helpers import exit_codes, job_condition, wait_for_job_end

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from k8s_mlserve.examples import churn, diabetes, iris
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
+from k8s_mlserve.training.examples import churn, diabetes, iris
 
 from .conftest import SMALL
 from .helpers import (

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from k8s_mlserve.examples import diabetes
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
+from k8s_mlserve.training.examples import diabetes
 
 from .conftest import SMALL
 
@@ -102,7 +102,7 @@ def test_a_promotion_changes_the_version_without_a_restart(
     with mlflow_stack.cluster.port_forward(
         f"svc/{service}", 5000, namespace=mlflow_stack.namespace
     ) as forward:
-        from k8s_mlserve.examples.runner import train_example
+        from k8s_mlserve.training.runner import train_example
 
         run = train_example(
             "diabetes",

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from k8s_mlserve.examples import diabetes
 from k8s_mlserve.testing import ServerProcess
+from k8s_mlserve.training.examples import diabetes
 
 pytestmark = pytest.mark.integration
 

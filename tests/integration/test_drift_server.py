@@ -14,10 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_predict, train_test_split
 
-from k8s_mlserve.bundle import ResponseSpec, write_bundle
 from k8s_mlserve.cli import main
 from k8s_mlserve.drift import build_reference, prediction_scores
-from k8s_mlserve.schema import InputSchema
+from k8s_mlserve.model.bundle import ResponseSpec, write_bundle
+from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.testing import ServerProcess, wait_for
 
 from .conftest import API_KEYS, MONITORING_TOKEN

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from k8s_mlserve.examples import churn, diabetes
 from k8s_mlserve.testing import ServerProcess
+from k8s_mlserve.training.examples import churn, diabetes
 
 pytestmark = pytest.mark.integration
 

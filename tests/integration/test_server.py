@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from k8s_mlserve import load_bundle
-from k8s_mlserve.examples import churn, diabetes, iris
-from k8s_mlserve.registry import resolve_bundle_path
+from k8s_mlserve.model.registry import resolve_bundle_path
 from k8s_mlserve.testing import ServerProcess
+from k8s_mlserve.training.examples import churn, diabetes, iris
 
 from .conftest import API_KEYS, MONITORING_TOKEN
 

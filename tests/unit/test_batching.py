@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from k8s_mlserve.batching import MicroBatcher
+from k8s_mlserve.inference.batching import MicroBatcher
 
 
 class SlowSquare:

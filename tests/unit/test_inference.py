@@ -8,7 +8,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression
 
 from k8s_mlserve import ConfigurationError, ResponseSpec, ValidationError, load_bundle, write_bundle
-from k8s_mlserve.inference import Predictor
+from k8s_mlserve.inference.predictor import Predictor
 
 
 def _frame() -> tuple[pd.DataFrame, list[int]]:

@@ -19,20 +19,16 @@ import pandas as pd
 import pytest
 
 from k8s_mlserve import BundleRegistry, ConfigurationError, ModelSourceError, load_bundle
-from k8s_mlserve.bundle import Bundle, write_bundle
-from k8s_mlserve.examples.runner import fit_example
-from k8s_mlserve.examples.training import TrainedModel
-from k8s_mlserve.mlflow_cache import PROVENANCE_FILE
-from k8s_mlserve.mlflow_schema import schema_from_columns
-from k8s_mlserve.mlflow_source import (
-    MLflowSource,
-    ModelURI,
-    load_model_dir,
-)
-from k8s_mlserve.schema import CategoricalFeature, NumericFeature
+from k8s_mlserve.model.bundle import Bundle, write_bundle
+from k8s_mlserve.model.schema import CategoricalFeature, NumericFeature
 from k8s_mlserve.settings import Settings
 from k8s_mlserve.sources import DirectorySource, FollowingSource, ModelSource, build_sources
-from k8s_mlserve.tracking import log_and_register, promote
+from k8s_mlserve.sources.mlflow.cache import PROVENANCE_FILE
+from k8s_mlserve.sources.mlflow.schema import schema_from_columns
+from k8s_mlserve.sources.mlflow.source import MLflowSource, ModelURI, load_model_dir
+from k8s_mlserve.training.runner import fit_example
+from k8s_mlserve.training.tracking import log_and_register, promote
+from k8s_mlserve.training.trained import TrainedModel
 
 # -- model URIs --------------------------------------------------------------------------------
 
@@ -311,7 +307,7 @@ def test_load_follows_the_alias_with_probabilities_and_the_recorded_contract(
 
 
 def load_example_schema(trained: TrainedModel) -> Any:
-    from k8s_mlserve.schema import InputSchema
+    from k8s_mlserve.model.schema import InputSchema
 
     return InputSchema.infer(trained.train_frame)
 
@@ -378,7 +374,7 @@ def test_write_through_cache_is_a_registry_that_serves_without_mlflow(
 def test_write_through_prunes_only_its_own_old_versions(
     registered: str, iris_rf: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("k8s_mlserve.mlflow_cache.KEEP", 1)
+    monkeypatch.setattr("k8s_mlserve.sources.mlflow.cache.KEEP", 1)
     cache_dir = tmp_path / "cache"
     registry = BundleRegistry(cache_dir / "iris-unit")
     # A version the cache did not write (e.g. the cache shares a volume with training).

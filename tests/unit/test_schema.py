@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from k8s_mlserve.schema import CategoricalFeature, InputSchema, NumericFeature
+from k8s_mlserve.model.schema import CategoricalFeature, InputSchema, NumericFeature
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 
 from k8s_mlserve.cli import main
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.examples.runner import fit_example
-from k8s_mlserve.schema import InputSchema
-from k8s_mlserve.tracking import (
+from k8s_mlserve.model.schema import InputSchema
+from k8s_mlserve.training.runner import fit_example
+from k8s_mlserve.training.tracking import (
     CHALLENGER,
     CHAMPION,
     decide_alias,

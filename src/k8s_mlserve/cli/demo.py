@@ -21,10 +21,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..examples.runner import train_example
-    from ..registry import BundleRegistry
+    from ..model.registry import BundleRegistry
     from ..server import serve
     from ..settings import load_settings
+    from ..training.runner import train_example
 
     models = args.workdir / "models" / "iris"
     if BundleRegistry.is_registry(models) and BundleRegistry(models).versions():
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
         "\nServing iris. In another terminal:\n\n"
         f"  curl -s -X POST {base}/predict -H 'Content-Type: application/json' "
         f"-H 'X-API-Key: {key}' \\\n"
-        "    -d '{\"sepal_length\": 5.1, \"sepal_width\": 3.5, "
-        "\"petal_length\": 1.4, \"petal_width\": 0.2}'\n\n"
+        '    -d \'{"sepal_length": 5.1, "sepal_width": 3.5, '
+        '"petal_length": 1.4, "petal_width": 0.2}\'\n\n'
         f"  API docs: {base}/docs    stop: Ctrl-C\n",
         flush=True,
     )

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..dockerfile import DEFAULT_BASE_IMAGE, DOCKERIGNORE, render_dockerfile
 from ..errors import ConfigurationError
+from ..manifests.dockerfile import DEFAULT_BASE_IMAGE, DOCKERIGNORE, render_dockerfile
 
 
 def register(subparsers: Any) -> None:

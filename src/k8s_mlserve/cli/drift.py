@@ -7,22 +7,20 @@ to tell), 1 drift, 2 error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..errors import ConfigurationError, DatasetError, MLServeError
-from ..schema import CategoricalFeature, InputSchema
+from ..errors import ConfigurationError, MLServeError
 from ..settings import DriftSettings, load_settings
 
 EXIT_NO_DRIFT = 0
 EXIT_DRIFT = 1
 EXIT_ERROR = 2
-_PREDICT_CHUNK = 2000
 
 
 def register(subparsers: Any) -> None:
@@ -85,9 +83,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..bundle import read_metadata
     from ..drift import DriftDetector, load_reference, render_json, render_text
-    from ..registry import resolve_bundle_path
+    from ..drift.offline import read_current
+    from ..model.bundle import read_metadata
+    from ..model.registry import resolve_bundle_path
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -101,7 +100,16 @@ def _run(args: argparse.Namespace) -> int:
         f"reference: {metadata.name} version {metadata.version}, {reference.rows} rows, "
         f"{len(reference.features)} features ({bundle_path})"
     )
-    frame, labels, scores = _read_current(args, bundle_path, metadata.input_schema, progress)
+    current = read_current(
+        args.current,
+        metadata.input_schema,
+        last=args.last,
+        model_version=args.model_version,
+    )
+    progress(f"current: {current.description}")
+    frame, labels, scores = current.frame, current.labels, current.scores
+    if not current.from_log and not args.no_predict:
+        labels, scores = _predict(bundle_path, frame, progress)
     report = DriftDetector(reference, settings).compare(frame, labels, scores)
     print(render_text(report), end="")
     if args.json is not None:
@@ -141,79 +149,22 @@ def _drift_settings(args: argparse.Namespace) -> DriftSettings:
         raise ConfigurationError(f"invalid drift threshold: {exc}") from exc
 
 
-def _read_current(
-    args: argparse.Namespace, bundle_path: Path, schema: InputSchema, progress: Any
-) -> tuple[pd.DataFrame, list[Any] | None, list[float] | None]:
-    """The rows to compare, with predicted labels and scores when they can be had."""
-    from ..drift import read_request_log
-
-    names = schema.names
-    source: Path = args.current
-    if source.is_dir():
-        log = read_request_log(source, max_rows=args.last, model_version=args.model_version)
-        progress(
-            f"current: {len(log.frame)} rows from {log.files} request log file(s) in {source}"
-            + (f", {log.skipped_lines} unreadable line(s) skipped" if log.skipped_lines else "")
-        )
-        missing = [n for n in names if n not in log.frame.columns]
-        if len(log.frame) and missing:
-            raise DatasetError(f"the request log lacks the feature(s) {missing}")
-        frame = log.frame if len(log.frame) else pd.DataFrame(columns=names)
-        return frame, log.labels or None, log.scores or None
-    if not source.is_file():
-        raise DatasetError(f"{source} is neither a CSV file nor a request log directory")
-    try:
-        frame = pd.read_csv(source)
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"cannot read {source} as CSV: {exc}") from exc
-    missing = [n for n in names if n not in frame.columns]
-    if missing:
-        raise DatasetError(f"{source} lacks the feature column(s) {missing}")
-    frame = _coerce(frame[names], schema)
-    if args.last is not None:
-        frame = frame.tail(max(args.last, 0))
-    progress(f"current: {len(frame)} rows from {source}")
-    if args.no_predict:
-        return frame, None, None
-    labels, scores = _predict(bundle_path, frame, progress)
-    return frame, labels, scores
-
-
-def _coerce(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
-    """Columns as the server would see them: numbers (blank cells missing) and strings."""
-    from ..drift.reference import numeric_values
-
-    out = frame.copy()
-    for feature in schema.features:
-        column = out[feature.name]
-        if isinstance(feature, CategoricalFeature):
-            out[feature.name] = column.astype(object).where(column.isna(), column.astype(str))
-        else:
-            out[feature.name] = numeric_values(column)
-    return out
-
-
 def _predict(
-    bundle_path: Path, frame: pd.DataFrame, progress: Any
+    bundle_path: Path, frame: pd.DataFrame, progress: Callable[[str], None]
 ) -> tuple[list[Any] | None, list[float] | None]:
-    """Predict the rows the model accepts, for prediction drift."""
-    from ..bundle import load_bundle
-    from ..inference import Predictor
+    """Predict the rows the model accepts with the bundle's model, for prediction drift."""
+    from ..drift.offline import predict_in_chunks
+    from ..inference.predictor import Predictor
+    from ..model.bundle import load_bundle
 
-    bundle = load_bundle(bundle_path)
-    predictor = Predictor(bundle)
-    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
-    valid, _ = predictor.schema.validate_rows(rows)
-    accepted = [rows[i] for i in valid]
-    rejected = len(rows) - len(accepted)
-    progress(
-        f"predicting {len(accepted)} rows with model version {predictor.version}"
-        + (f" ({rejected} rows the server would reject are left out)" if rejected else "")
-    )
-    labels: list[Any] = []
-    scores: list[float] = []
-    for start in range(0, len(accepted), _PREDICT_CHUNK):
-        output = predictor.predict(accepted[start : start + _PREDICT_CHUNK])
-        labels += output.labels
-        scores += [s for s in output.scores if s is not None]
-    return labels or None, scores or None
+    predictor = Predictor(load_bundle(bundle_path))
+
+    def predict(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[float | None]]:
+        output = predictor.predict(rows)
+        return output.labels, output.scores
+
+    progress(f"predicting with model version {predictor.version}")
+    predicted = predict_in_chunks(frame, predictor.schema, predict)
+    if predicted.rejected:
+        progress(f"{predicted.rejected} rows the server would reject were left out")
+    return predicted.labels or None, predicted.scores or None

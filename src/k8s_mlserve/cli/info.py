@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..bundle import METRICS_FILE, REFERENCE_FILE, read_metadata
-from ..registry import BundleRegistry, resolve_bundle_path
-from ..schema import CategoricalFeature
+from ..model.bundle import METRICS_FILE, REFERENCE_FILE, read_metadata
+from ..model.registry import BundleRegistry, resolve_bundle_path
+from ..model.schema import CategoricalFeature
 
 
 def register(subparsers: Any) -> None:

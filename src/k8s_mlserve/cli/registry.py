@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..tracking import list_versions
+    from ..training.tracking import list_versions
 
     versions = list_versions(args.name, tracking_uri=_tracking_uri(args), metric=args.metric)
     rows = [
@@ -59,7 +59,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    from ..tracking import promote
+    from ..training.tracking import promote
 
     previous = promote(args.name, args.version, alias=args.alias, tracking_uri=_tracking_uri(args))
     number = args.version.removeprefix("v")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..manifests.rollout import Cluster
+    from ..release.rollout import Cluster
 
 Connect = Callable[[argparse.Namespace], "Cluster"]
 
@@ -40,14 +40,15 @@ def register(subparsers: Any) -> None:
 
 
 def _connect(args: argparse.Namespace) -> Cluster:
-    from ..manifests.rollout import connect
+    from ..release.rollout import connect
 
     return connect(args.kubeconfig, args.context)
 
 
 def run(args: argparse.Namespace, connect: Connect = _connect) -> int:
     """Carry out ``args.action``; ``connect`` gives the cluster (tests pass a fake one)."""
-    from ..manifests import load_spec, rollout
+    from ..manifests import load_spec
+    from ..release import rollout
 
     spec = load_spec(args.spec)
     cluster = connect(args)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..examples import EXAMPLES
+from ..training.examples import EXAMPLES
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..examples.runner import train_example
+    from ..training.runner import train_example
 
     output = args.output or Path("models") / args.example
     result = train_example(

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import BundleError, BundleNotFoundError, DatasetError
-from ..schema import CategoricalFeature, InputSchema
+from ..model.schema import CategoricalFeature, InputSchema
 from .stats import bin_counts, quantile_edges
 
 REFERENCE_FILE = "reference.json"

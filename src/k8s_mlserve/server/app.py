@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from ..serving import ModelManager, ReloadStatus
+from ..inference.manager import ModelManager, ReloadStatus
 from ..settings import Settings
 from ..sources import ModelSource, build_sources
 from . import probes, protocols, routes

@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from ..drift import DriftDetector, DriftReport, DriftWindow, RequestLogger, load_reference
 from ..errors import MLServeError
-from ..inference import Row
-from ..serving import LoadedModel, RowOutput
+from ..inference.manager import LoadedModel, RowOutput
+from ..inference.predictor import Row
 from ..settings import Settings
 from .errors import NotFound, Unauthorized
 from .responses import FastJSONResponse

@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from ..inference import Predictor
+from ..inference.predictor import Predictor
 
 _ERROR = {
     "type": "object",
@@ -70,9 +70,7 @@ def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool
             (503, "no model loaded"),
         )
     }
-    security: list[dict[str, list[str]]] = (
-        [{"apiKey": []}, {"bearer": []}] if auth_enabled else []
-    )
+    security: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}] if auth_enabled else []
     predict = {
         "post": {
             "summary": "Predict one row, or several with {'instances': [...]}",

@@ -24,10 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import __version__
+from ..__version__ import __version__
 from ..errors import ModelNotLoadedError, ValidationError
-from ..schema import InputSchema
-from ..serving import LoadedModel, RowOutput
+from ..inference.manager import LoadedModel, RowOutput
+from ..model.schema import InputSchema
 from .body import parse_json, read_body
 from .errors import BodyTooLarge, MalformedBody, NotFound, RequestError, Unauthorized
 from .responses import FastJSONResponse

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from .. import __version__
+from ..__version__ import __version__
 from .body import extract_instances, parse_json, read_body
 from .errors import Unauthorized
 from .openapi import build_openapi, render_docs

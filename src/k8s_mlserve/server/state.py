@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..serving import ModelManager
+from ..inference.manager import ModelManager
 from ..settings import Settings
 from .auth import KeyChecker
 from .metrics import ServerMetrics

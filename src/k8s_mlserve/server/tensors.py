@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..schema import CategoricalFeature, InputSchema, NumericFeature
-from ..serving import RowOutput
+from ..inference.manager import RowOutput
+from ..model.schema import CategoricalFeature, InputSchema, NumericFeature
 from .errors import BodyTooLarge, MalformedBody
 
 _SIGNED = frozenset({"INT8", "INT16", "INT32", "INT64"})

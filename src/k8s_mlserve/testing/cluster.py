@@ -16,24 +16,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..manifests import KubeVersion
+from ..release.checks import pod_is_ready, rollout_problem
+from .errors import JobFailed, KubectlError
+from .portforward import PortForward
 from .server import StopWaiting, wait_for
 
-if TYPE_CHECKING:
-    from .portforward import PortForward
+__all__ = ["TEST_LABEL", "Cluster", "JobFailed", "KubectlError", "job_failure", "rollout_problem"]
 
 T = TypeVar("T")
 TEST_LABEL = "k8s-mlserve.io/test"
-
-
-class KubectlError(RuntimeError):
-    """A kubectl command failed; the message has the command and what it printed."""
-
-
-class JobFailed(RuntimeError):
-    """A Job reached its Failed condition; the message has its pods' events and logs."""
 
 
 @dataclass
@@ -251,8 +245,7 @@ class Cluster:
                         f"{self.diagnostics(namespace)}"
                     )
                 )
-            conditions = (pod.get("status") or {}).get("conditions") or []
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+            return pod_is_ready(pod)
 
         self.wait_for(
             ready,
@@ -274,8 +267,6 @@ class Cluster:
         timeout: float = 30.0,
     ) -> Iterator[PortForward]:
         """Forward ``127.0.0.1:<local port>`` to ``target`` (``svc/NAME`` or ``pod/NAME``)."""
-        from .portforward import PortForward
-
         forward = PortForward(self, target, remote_port, namespace=namespace, port=local_port)
         with forward.start(timeout=timeout):
             yield forward
@@ -288,26 +279,4 @@ def job_failure(job: Mapping[str, Any]) -> str | None:
             reason = condition.get("reason", "Failed")
             message = condition.get("message", "")
             return f"{reason}: {message}".rstrip(": ")
-    return None
-
-
-def rollout_problem(deployment: Mapping[str, Any]) -> str | None:
-    """Why a Deployment is not fully rolled out, or ``None`` when it is (0 replicas included)."""
-    spec = deployment.get("spec") or {}
-    status = deployment.get("status") or {}
-    wanted = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
-    generation = (deployment.get("metadata") or {}).get("generation")
-    observed = status.get("observedGeneration")
-    if generation is not None and (observed is None or observed < generation):
-        return "the latest change is not observed yet"
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Progressing" and condition.get("reason") == (
-            "ProgressDeadlineExceeded"
-        ):
-            return f"progress deadline exceeded: {condition.get('message', '')}"
-    updated = int(status.get("updatedReplicas") or 0)
-    available = int(status.get("availableReplicas") or 0)
-    total = int(status.get("replicas") or 0)
-    if updated < wanted or available < wanted or total > wanted:
-        return f"{available} of {wanted} replicas available, {updated} updated, {total} in total"
     return None

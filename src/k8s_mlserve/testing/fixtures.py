@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .. import __version__
+from ..__version__ import __version__
+from . import session
 from .mlflow import MlflowServer
 from .options import MlserveOptions, find_executable
 from .server import SecretsDir, ServerFactory, ServerProcess
@@ -35,9 +36,7 @@ IMAGE_REPOSITORY = "k8s-mlserve-test"
 @pytest.fixture(scope="session")
 def mlserve_options(pytestconfig: pytest.Config) -> MlserveOptions:
     """The plugin's settings: command-line options over K8S_MLSERVE_* environment variables."""
-    from .plugin import options
-
-    return options(pytestconfig)
+    return session.options(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +56,7 @@ def mlserve_bundle(
         if not mlserve_options.model.exists():
             pytest.fail(f"--mlserve-model: {mlserve_options.model} does not exist", pytrace=False)
         return mlserve_options.model
-    from ..examples.runner import train_example
+    from ..training.runner import train_example
 
     output = tmp_path_factory.mktemp("mlserve-models") / mlserve_example
     data_dir = mlserve_options.data_dir
@@ -116,9 +115,8 @@ def mlserve_cluster(
     """The Kubernetes cluster: --kubeconfig, or one made with kind (--kind); skips without one."""
     from .cluster import Cluster
     from .kind import kind_cluster
-    from .plugin import problem as session_problem
 
-    problem = session_problem(pytestconfig)
+    problem = session.problem(pytestconfig)
     if problem is not None:
         pytest.skip(problem)
     kubectl = find_executable(mlserve_options.kubectl) or mlserve_options.kubectl
@@ -214,9 +212,7 @@ def mlserve_deploy(
     )
     yield deployer
     deployer.close()
-    from .plugin import KEPT_KEY
-
-    pytestconfig.stash[KEPT_KEY] = deployer.kept
+    session.record_kept(pytestconfig, deployer.kept)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..dockerfile import DOCKERIGNORE, render_dockerfile
+from ..manifests.dockerfile import DOCKERIGNORE, render_dockerfile
 
 LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
 

@@ -13,9 +13,9 @@ import random
 import re
 from typing import Any
 
-from ..bundle import read_metadata
-from ..registry import resolve_bundle_path
-from ..schema import CategoricalFeature, InputSchema, NumericFeature
+from ..model.bundle import read_metadata
+from ..model.registry import resolve_bundle_path
+from ..model.schema import CategoricalFeature, InputSchema, NumericFeature
 
 # The OpenAPI row schema describes a numeric range in words (the server accepts values outside).
 _RANGE = re.compile(r"seen in training: (\S+) to (\S+)$")

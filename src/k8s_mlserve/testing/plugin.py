@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from . import session
 from .fixtures import (
     mlserve_bundle,
     mlserve_cluster,
@@ -30,7 +31,7 @@ from .fixtures import (
     mlserve_stack,
 )
 from .mlflow import MlflowServer
-from .options import DEFAULT_KIND_CLUSTER, ENV, MlserveOptions, cluster_problem, options_from_config
+from .options import DEFAULT_KIND_CLUSTER, ENV
 from .server import ServerFactory, ServerProcess
 
 __all__ = [
@@ -48,9 +49,6 @@ __all__ = [
     "mlserve_stack",
 ]
 
-OPTIONS_KEY = pytest.StashKey[MlserveOptions]()
-PROBLEM_KEY = pytest.StashKey[str | None]()
-KEPT_KEY = pytest.StashKey[list[str]]()
 KIND_PLUGIN = "pytest-kind"
 LOG_LINES = 200
 
@@ -193,29 +191,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: needs a Kubernetes cluster (skipped without one)")
     config.addinivalue_line("markers", "slow: takes more than a minute")
-    config.stash[OPTIONS_KEY] = options_from_config(config)
-
-
-def options(config: pytest.Config) -> MlserveOptions:
-    """The resolved options of this session."""
-    return config.stash[OPTIONS_KEY]
-
-
-def problem(config: pytest.Config) -> str | None:
-    """Why cluster tests cannot run in this session (probed once), or ``None``."""
-    if PROBLEM_KEY not in config.stash:
-        config.stash[PROBLEM_KEY] = cluster_problem(options(config))
-    return config.stash[PROBLEM_KEY]
+    session.configure(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return options(config).describe()
+    return session.options(config).describe()
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    kept = config.stash.get(KEPT_KEY, [])
+    kept = session.kept_namespaces(config)
     if kept:
         terminalreporter.write_line(f"k8s-mlserve: namespaces kept: {' '.join(kept)}")
 
@@ -224,7 +210,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     e2e = [item for item in items if item.get_closest_marker("e2e") is not None]
     if not e2e:
         return
-    reason = problem(config)
+    reason = session.problem(config)
     if reason is not None:
         for item in e2e:
             item.add_marker(pytest.mark.skip(reason=reason))

@@ -6,10 +6,18 @@ import socket
 import subprocess
 import tempfile
 from types import TracebackType
-from typing import IO
+from typing import IO, Protocol
 
-from .cluster import Cluster, KubectlError
-from .server import StopWaiting, free_port
+from .errors import KubectlError
+from .server import StopWaiting, free_port, wait_for
+
+
+class Kubectl(Protocol):
+    """What a port-forward needs of a cluster: kubectl argument lists and diagnostics."""
+
+    def command(self, *args: str, namespace: str | None = None) -> list[str]: ...
+
+    def diagnostics(self, namespace: str, selector: str | None = None) -> str: ...
 
 
 class PortForward:
@@ -17,7 +25,7 @@ class PortForward:
 
     def __init__(
         self,
-        cluster: Cluster,
+        cluster: Kubectl,
         target: str,
         remote_port: int,
         *,
@@ -62,12 +70,12 @@ class PortForward:
                 return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
         try:
-            self.cluster.wait_for(
+            wait_for(
                 listening,
                 what=f"kubectl port-forward {self.target} to listen on {self.port}",
                 timeout=timeout,
-                namespace=self.namespace,
                 interval=0.2,
+                describe=lambda: self.cluster.diagnostics(self.namespace),
             )
         except (KubectlError, TimeoutError):
             self.stop()

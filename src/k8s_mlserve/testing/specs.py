@@ -53,7 +53,7 @@ def split_image(reference: str) -> tuple[str, str | None]:
 def example_dataset(example: str) -> str | None:
     """The file name of the dataset an example trains on, or ``None`` (iris ships with sklearn)."""
     try:
-        module = importlib.import_module(f"k8s_mlserve.examples.{example}")
+        module = importlib.import_module(f"k8s_mlserve.training.examples.{example}")
     except ImportError:
         return None
     filename = getattr(module, "FILENAME", None)

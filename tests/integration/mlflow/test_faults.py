@@ -13,11 +13,11 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 
-from k8s_mlserve.examples.iris import FEATURES
-from k8s_mlserve.examples.runner import fit_example
-from k8s_mlserve.examples.training import TrainedModel, classification_metrics
 from k8s_mlserve.testing import MlflowServer, ServerProcess, wait_for
-from k8s_mlserve.tracking import log_and_register, promote
+from k8s_mlserve.training.examples.iris import FEATURES
+from k8s_mlserve.training.runner import fit_example
+from k8s_mlserve.training.tracking import log_and_register, promote
+from k8s_mlserve.training.trained import TrainedModel, classification_metrics
 
 from .conftest import IRIS_ROW, QUIET_MLFLOW, RequestStream, is_running
 

@@ -12,10 +12,10 @@ from mlflow.models import get_model_info
 
 from k8s_mlserve import BundleRegistry, load_bundle
 from k8s_mlserve.cli import main
-from k8s_mlserve.examples import EXAMPLES
-from k8s_mlserve.examples.runner import TrainingRun, fit_example, train_example
 from k8s_mlserve.testing import MlflowServer, ServerProcess, wait_for
-from k8s_mlserve.tracking import log_and_register
+from k8s_mlserve.training.examples import EXAMPLES
+from k8s_mlserve.training.runner import TrainingRun, fit_example, train_example
+from k8s_mlserve.training.tracking import log_and_register
 
 from .conftest import RequestStream
 

@@ -8,7 +8,7 @@ import pytest
 from k8s_mlserve.cli import main
 from k8s_mlserve.cli.predict import load_payload
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.examples.runner import TrainingRun
+from k8s_mlserve.training.runner import TrainingRun
 
 
 def test_info_describes_a_registry(

@@ -16,9 +16,9 @@ from sklearn.model_selection import cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from k8s_mlserve.bundle import ResponseSpec, write_bundle
 from k8s_mlserve.drift import ReferenceProfile, build_reference, prediction_scores
-from k8s_mlserve.schema import InputSchema
+from k8s_mlserve.model.bundle import ResponseSpec, write_bundle
+from k8s_mlserve.model.schema import InputSchema
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from k8s_mlserve.drift import (
     build_reference,
 )
 from k8s_mlserve.errors import DatasetError
-from k8s_mlserve.schema import InputSchema
+from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.settings import DriftSettings
 
 from .conftest import Case, read_churn, read_diabetes

@@ -16,7 +16,7 @@ from k8s_mlserve.drift import (
     prediction_scores,
 )
 from k8s_mlserve.errors import BundleError, BundleNotFoundError, DatasetError
-from k8s_mlserve.schema import InputSchema
+from k8s_mlserve.model.schema import InputSchema
 
 from .conftest import Case, read_churn, read_diabetes
 

@@ -18,7 +18,7 @@ from k8s_mlserve.drift import (
     render_json,
     render_text,
 )
-from k8s_mlserve.schema import InputSchema
+from k8s_mlserve.model.schema import InputSchema
 
 from .conftest import Case
 

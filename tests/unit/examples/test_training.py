@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from k8s_mlserve import BundleRegistry, DatasetError, load_bundle
-from k8s_mlserve.examples.runner import TrainingRun, fit_example, train_example
-from k8s_mlserve.schema import CategoricalFeature
+from k8s_mlserve.model.schema import CategoricalFeature
+from k8s_mlserve.training.runner import TrainingRun, fit_example, train_example
 
 
 def test_diabetes_metrics_match_a_random_forest_on_pima(trained: dict[str, TrainingRun]) -> None:

@@ -11,7 +11,7 @@ import yaml
 from k8s_mlserve.cli import build_parser, main
 from k8s_mlserve.cli import rollout as rollout_cli
 from k8s_mlserve.manifests import load_spec, render
-from k8s_mlserve.manifests.rollout import Cluster
+from k8s_mlserve.release.rollout import Cluster
 
 from .conftest import counting_source, example_path
 from .fake_cluster import FakeCluster

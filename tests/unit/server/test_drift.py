@@ -12,13 +12,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from k8s_mlserve.bundle import load_bundle, write_bundle
 from k8s_mlserve.drift import build_reference
-from k8s_mlserve.inference import Predictor
-from k8s_mlserve.schema import InputSchema
+from k8s_mlserve.inference.manager import LoadedModel
+from k8s_mlserve.inference.predictor import Predictor
+from k8s_mlserve.model.bundle import load_bundle, write_bundle
+from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.server.drift import DriftMonitor
 from k8s_mlserve.server.errors import NotFound
-from k8s_mlserve.serving import LoadedModel
 from k8s_mlserve.settings import Settings
 
 

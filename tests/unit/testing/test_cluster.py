@@ -18,7 +18,6 @@ from k8s_mlserve.testing.cluster import (
     JobFailed,
     KubectlError,
     job_failure,
-    rollout_problem,
 )
 
 FAKE_KUBECTL = """\
@@ -242,27 +241,11 @@ def test_a_failing_port_forward_says_why(fake: Fake) -> None:
         pass
 
 
-def test_job_failure_and_rollout_problem_read_the_status() -> None:
+def test_job_failure_reads_the_status() -> None:
     assert job_failure({"status": {"active": 1}}) is None
     assert (
         job_failure(
             {"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "Deadline"}]}}
         )
         == "Deadline"
-    )
-    assert rollout_problem({"spec": {"replicas": 0}, "status": {}}) is None
-    assert (
-        rollout_problem(
-            {"metadata": {"generation": 3}, "spec": {}, "status": {"observedGeneration": 2}}
-        )
-        == "the latest change is not observed yet"
-    )
-    assert (
-        rollout_problem(
-            {
-                "spec": {"replicas": 2},
-                "status": {"replicas": 3, "updatedReplicas": 2, "availableReplicas": 2},
-            }
-        )
-        == "2 of 2 replicas available, 2 updated, 3 in total"
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from k8s_mlserve.examples.runner import train_example
 from k8s_mlserve.testing import MlflowServer
+from k8s_mlserve.training.runner import train_example
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def gone(pid: int) -> bool:
 def test_server_serves_the_example_trained_for_the_session(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         f"""
-        from k8s_mlserve.registry import BundleRegistry
+        from k8s_mlserve.model.registry import BundleRegistry
 
         ROW = {IRIS_ROW!r}
         SEEN = []

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from k8s_mlserve.examples.runner import train_example
-from k8s_mlserve.schema import CategoricalFeature, InputSchema, NumericFeature
+from k8s_mlserve.model.schema import CategoricalFeature, InputSchema, NumericFeature
 from k8s_mlserve.testing import PayloadFactory, schema_from_bundle, schema_from_openapi
+from k8s_mlserve.training.runner import train_example
 
 SCHEMA = InputSchema(
     features=[

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ModelSourceError
-from .schema import CategoricalFeature, InputSchema, NumericFeature
+from ...errors import ModelSourceError
+from ...model.schema import CategoricalFeature, InputSchema, NumericFeature
 
 log = logging.getLogger("k8s_mlserve.mlflow")
 

@@ -8,9 +8,9 @@ from typing import Any
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
-from ..bundle import ResponseSpec
+from ...model.bundle import ResponseSpec
 from ..datasets import read_csv, resolve_dataset
-from .training import Progress, TrainedModel, classification_metrics
+from ..trained import Progress, TrainedModel, classification_metrics
 
 NAME = "diabetes-model"
 FILENAME = "diabetes.csv"

@@ -18,10 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .bundle import METADATA_FILE, Bundle, BundleMetadata, is_bundle, load_bundle, read_metadata
-from .bundle import write_bundle as _write_bundle
-from .errors import BundleError
-from .registry import BundleRegistry
+from ...errors import BundleError
+from ...model.bundle import (
+    METADATA_FILE,
+    Bundle,
+    BundleMetadata,
+    is_bundle,
+    load_bundle,
+    read_metadata,
+)
+from ...model.bundle import write_bundle as _write_bundle
+from ...model.registry import BundleRegistry
 
 log = logging.getLogger("k8s_mlserve.mlflow")
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import MLServeError, ModelNotLoadedError, SchemaMismatchError
+from ..model.bundle import Bundle
+from ..settings import Settings
+from ..sources import ModelSource
 from .batching import MicroBatcher
-from .bundle import Bundle
-from .errors import MLServeError, ModelNotLoadedError, SchemaMismatchError
-from .inference import Predictor, Result, Row
-from .settings import Settings
-from .sources import ModelSource
+from .predictor import Predictor, Result, Row
 
-log = logging.getLogger("k8s_mlserve.serving")
+log = logging.getLogger("k8s_mlserve.inference")
 
 RowOutput = tuple[Result, Any, float | None]
 # Called after every answered request: (rows, outputs, model) -> None. Must be cheap.

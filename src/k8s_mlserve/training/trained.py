@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from ..bundle import ResponseSpec, write_bundle
-from ..registry import BundleRegistry
-from ..schema import InputSchema
+from ..model.bundle import ResponseSpec, write_bundle
+from ..model.registry import BundleRegistry
+from ..model.schema import InputSchema
 
 
 @dataclass

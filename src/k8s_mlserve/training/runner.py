@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BundleError, ConfigurationError
-from ..registry import BundleRegistry
-from ..tracking import CHAMPION, DEFAULT_METRIC, METRICS, TrackedRun, log_and_register
-from . import EXAMPLES, churn, diabetes, iris
-from .training import Progress, TrainedModel, publish
+from ..model.registry import BundleRegistry
+from .examples import EXAMPLES, churn, diabetes, iris
+from .tracking import CHAMPION, DEFAULT_METRIC, METRICS, TrackedRun, log_and_register
+from .trained import Progress, TrainedModel, publish
 
 
 @dataclass(frozen=True)

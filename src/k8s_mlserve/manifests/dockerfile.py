@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from . import __version__
+from ..__version__ import __version__
 
 UID = 10001
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"

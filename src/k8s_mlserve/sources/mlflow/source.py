@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .bundle import Bundle, BundleMetadata, ResponseSpec, library_versions, sha256_file
-from .errors import BundleError, ConfigurationError, ModelSourceError
-from .mlflow_cache import ModelCache
-from .mlflow_schema import schema_from_mlmodel
-from .schema import InputSchema, NumericFeature
+from ...errors import BundleError, ConfigurationError, ModelSourceError
+from ...model.bundle import Bundle, BundleMetadata, ResponseSpec, library_versions, sha256_file
+from ...model.schema import InputSchema, NumericFeature
+from .cache import ModelCache
+from .schema import schema_from_mlmodel
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import MLServeError
-from . import naming
-from .spec import DeploymentSpec
-from .spec_strategy import BlueGreenStrategy, CanaryStrategy
+from ..manifests import naming
+from ..manifests.spec import DeploymentSpec
+from ..manifests.spec_strategy import BlueGreenStrategy, CanaryStrategy
+from .checks import desired_replicas, rollout_problem
 
 _COLOUR_PATH = "/spec/selector/" + naming.COLOUR.replace("~", "~0").replace("/", "~1")
 
@@ -132,33 +133,11 @@ def _patch_deployment(cluster: Cluster, name: str, namespace: str, ops: list[Any
     )
 
 
-def _replicas(deployment: dict[str, Any]) -> int:
-    value = deployment.get("spec", {}).get("replicas", 1)
-    return int(value) if value is not None else 1
-
-
 def _guard(deployment: dict[str, Any]) -> list[dict[str, Any]]:
     version = deployment.get("metadata", {}).get("resourceVersion")
     return (
         [{"op": "test", "path": "/metadata/resourceVersion", "value": version}] if version else []
     )
-
-
-def unavailable_reason(deployment: dict[str, Any]) -> str | None:
-    """Why a Deployment is not fully rolled out and available, or ``None`` when it is."""
-    wanted = _replicas(deployment)
-    status = deployment.get("status") or {}
-    generation = deployment.get("metadata", {}).get("generation")
-    observed = status.get("observedGeneration")
-    if wanted == 0:
-        return "it is scaled to 0 replicas"
-    if generation is not None and (observed is None or observed < generation):
-        return "its latest change is not rolled out yet"
-    updated = status.get("updatedReplicas") or 0
-    available = status.get("availableReplicas") or 0
-    if updated < wanted or available < wanted:
-        return f"{available} of {wanted} replicas are available ({updated} updated)"
-    return None
 
 
 def _blue_green(spec: DeploymentSpec) -> BlueGreenStrategy:
@@ -208,7 +187,7 @@ def switch(
     if target == current:
         return Outcome(False, f"{target} is already live")
     deployment = _read_deployment(cluster, n.api_variant(target), namespace)
-    reason = unavailable_reason(deployment)
+    reason = rollout_problem(deployment, need_replicas=True)
     if reason is not None and not force:
         raise RolloutError(
             f"not switching to {target}: Deployment {n.api_variant(target)} is not ready "
@@ -235,7 +214,7 @@ def promote(cluster: Cluster, spec: DeploymentSpec, *, force: bool = False) -> O
     stable_name, canary_name = n.api_variant("stable"), n.api_variant("canary")
     stable = _read_deployment(cluster, stable_name, namespace)
     canary = _read_deployment(cluster, canary_name, namespace)
-    reason = unavailable_reason(canary)
+    reason = rollout_problem(canary, need_replicas=True)
     if reason is not None and not force:
         raise RolloutError(
             f"not promoting: Deployment {canary_name} is not ready ({reason}); wait for it, or "
@@ -243,7 +222,7 @@ def promote(cluster: Cluster, spec: DeploymentSpec, *, force: bool = False) -> O
         )
     template = copy.deepcopy(canary["spec"]["template"])
     template.setdefault("metadata", {}).setdefault("labels", {})[naming.TRACK] = "stable"
-    total = _replicas(stable) + _replicas(canary)
+    total = desired_replicas(stable) + desired_replicas(canary)
     _patch_deployment(
         cluster,
         stable_name,
@@ -277,10 +256,10 @@ def abort(cluster: Cluster, spec: DeploymentSpec) -> Outcome:
     stable_name, canary_name = n.api_variant("stable"), n.api_variant("canary")
     stable = _read_deployment(cluster, stable_name, namespace)
     canary = _read_deployment(cluster, canary_name, namespace)
-    moved = _replicas(canary)
+    moved = desired_replicas(canary)
     if moved == 0:
         return Outcome(False, f"{canary_name} already has 0 replicas")
-    total = _replicas(stable) + moved
+    total = desired_replicas(stable) + moved
     # Grow stable first, so capacity never drops below what it was.
     _patch_deployment(
         cluster,
@@ -317,8 +296,8 @@ def status(cluster: Cluster, spec: DeploymentSpec) -> str:
         name = n.api_variant(variant)
         deployment = _read_deployment(cluster, name, namespace)
         containers = deployment["spec"]["template"]["spec"]["containers"]
-        reason = unavailable_reason(deployment) or "ready"
+        reason = rollout_problem(deployment, need_replicas=True) or "ready"
         parts.append(
-            f"{name}: {_replicas(deployment)} replicas, {containers[0]['image']}, {reason}"
+            f"{name}: {desired_replicas(deployment)} replicas, {containers[0]['image']}, {reason}"
         )
     return "\n".join(parts)

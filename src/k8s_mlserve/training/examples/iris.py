@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from .training import Progress, TrainedModel, classification_metrics
+from ..trained import Progress, TrainedModel, classification_metrics
 
 NAME = "iris-model"
 ALGORITHMS = ("rf", "svm", "logreg")

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError, ModelSourceError
-from .mlflow_source import MLMODEL_METADATA_KEY
-from .schema import InputSchema, NumericFeature
+from ..errors import ConfigurationError, ModelSourceError
+from ..model.schema import InputSchema, NumericFeature
+from ..sources.mlflow.source import MLMODEL_METADATA_KEY
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.models import ModelSignature
 
-    from .examples.training import TrainedModel
+    from .trained import TrainedModel
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

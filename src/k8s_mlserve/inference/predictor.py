@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from .bundle import Bundle, BundleMetadata, ResponseSpec
-from .errors import ConfigurationError, ValidationError
-from .schema import InputSchema
+from ..errors import ConfigurationError, ValidationError
+from ..model.bundle import Bundle, BundleMetadata, ResponseSpec
+from ..model.schema import InputSchema
 
 Row = Mapping[str, Any]
 Result = dict[str, Any]

@@ -13,9 +13,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from ..bundle import ResponseSpec
+from ...model.bundle import ResponseSpec
 from ..datasets import read_csv, resolve_dataset
-from .training import Progress, TrainedModel, classification_metrics
+from ..trained import Progress, TrainedModel, classification_metrics
 
 NAME = "churn-model"
 FILENAME = "telco-customer-churn.csv"

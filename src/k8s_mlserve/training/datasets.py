@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DatasetError
+from ..errors import DatasetError
 
 DATA_DIR_ENV = "K8S_MLSERVE_DATA_DIR"
 CACHE_DIR_ENV = "K8S_MLSERVE_CACHE_DIR"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from k8s_mlserve.manifests import DeploymentSpec, load_spec, parse_spec, render
-from k8s_mlserve.manifests.rollout import (
+from k8s_mlserve.release.rollout import (
     Cluster,
     RolloutError,
     abort,
@@ -17,11 +17,10 @@ from k8s_mlserve.manifests.rollout import (
     promote,
     status,
     switch,
-    unavailable_reason,
 )
 
-from .conftest import counting_source, example_path, minimal
-from .fake_cluster import ApiError, FakeCluster, Obj
+from ..manifests.conftest import counting_source, example_path, minimal
+from ..manifests.fake_cluster import ApiError, FakeCluster, Obj
 
 
 def _cluster(spec: DeploymentSpec) -> tuple[FakeCluster, Cluster]:
@@ -63,7 +62,7 @@ def test_switch_waits_for_the_new_colour(iris: DeploymentSpec) -> None:
     with pytest.raises(RolloutError, match=r"Deployment iris-green is not ready \(its latest"):
         switch(cluster, iris)
     fake.settle("iris-green", "iris", available=1)
-    with pytest.raises(RolloutError, match=r"1 of 2 replicas are available.*--force"):
+    with pytest.raises(RolloutError, match=r"1 of 2 replicas available.*--force"):
         switch(cluster, iris)
     assert fake.patches == []
     assert switch(cluster, iris, force=True).changed
@@ -181,17 +180,6 @@ def test_status(iris: DeploymentSpec, churn: DeploymentSpec) -> None:
         status(cluster, churn).splitlines()[1]
         == "churn-canary: 1 replicas, k8s-mlserve:0.2.0, ready"
     )
-
-
-def test_unavailable_reason() -> None:
-    deployment: Obj = {
-        "metadata": {"generation": 2},
-        "spec": {"replicas": 3},
-        "status": {"observedGeneration": 2, "updatedReplicas": 3, "availableReplicas": 3},
-    }
-    assert unavailable_reason(deployment) is None
-    deployment["spec"]["replicas"] = 0
-    assert unavailable_reason(deployment) == "it is scaled to 0 replicas"
 
 
 def test_other_api_errors_are_reported(iris: DeploymentSpec) -> None:

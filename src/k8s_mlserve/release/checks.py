@@ -1,0 +1,52 @@
+"""Reading the state of live objects: is a Deployment rolled out, is a pod ready.
+
+The one place these questions are answered, for the release commands and the test harness alike.
+Both take objects as the API returns them (dicts, as ``kubectl get -o json`` prints them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def desired_replicas(deployment: Mapping[str, Any]) -> int:
+    """The replicas a Deployment asks for (1 when the field is absent, as the API defaults it)."""
+    replicas = (deployment.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def rollout_problem(deployment: Mapping[str, Any], *, need_replicas: bool = False) -> str | None:
+    """Why a Deployment is not fully rolled out, or ``None`` when it is.
+
+    Rolled out means: its latest change is observed, every wanted replica is updated and
+    available, and no pod of an older revision is left. A Deployment scaled to 0 is rolled out,
+    unless ``need_replicas`` asks for one that can take traffic.
+    """
+    wanted = desired_replicas(deployment)
+    status = deployment.get("status") or {}
+    if need_replicas and wanted == 0:
+        return "it is scaled to 0 replicas"
+    generation = (deployment.get("metadata") or {}).get("generation")
+    observed = status.get("observedGeneration")
+    if generation is not None and (observed is None or observed < generation):
+        return "its latest change is not rolled out yet"
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Progressing" and condition.get("reason") == (
+            "ProgressDeadlineExceeded"
+        ):
+            return f"progress deadline exceeded: {condition.get('message', '')}"
+    updated = int(status.get("updatedReplicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    if updated < wanted or available < wanted or total > wanted:
+        return f"{available} of {wanted} replicas available, {updated} updated, {total} in total"
+    return None
+
+
+def pod_is_ready(pod: Mapping[str, Any], *, serving: bool = False) -> bool:
+    """Whether a pod's Ready condition is true; with ``serving``, also not being deleted."""
+    if serving and (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

@@ -1,0 +1,52 @@
+"""The sources a server's settings name.
+
+``build_sources`` turns the settings into sources. ``model.resolution`` orders the kinds tried at
+start: ``bundle`` is ``model.path`` then the MLflow cache (``<model.cache_dir>/<model name>``),
+``mlflow`` is ``model.uri``. Without a model URI the directory is the source, polled for a new
+``current`` version. With a model URI the result is one ``FollowingSource``: the first start
+source that loads is served, and from then on only MLflow is asked, so a bundle served at start
+is replaced as soon as the alias points to another version.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigurationError
+from ..settings import Settings
+from .base import ModelSource
+from .directory import DirectorySource
+from .following import FollowingSource
+
+
+def build_sources(settings: Settings) -> list[ModelSource]:
+    """The sources named by the settings, in ``model.resolution`` order (see the docstring)."""
+    model = settings.model
+    follow = None
+    if model.uri is not None:
+        from .mlflow.source import MLflowSource, use_server_http_defaults
+
+        if not settings.mlflow.tracking_uri:
+            raise ConfigurationError(
+                f"MLSERVE_MODEL__URI={model.uri} needs an MLflow tracking server: set "
+                "MLFLOW_TRACKING_URI (or MLSERVE_MLFLOW__TRACKING_URI)"
+            )
+        use_server_http_defaults()
+        follow = MLflowSource(
+            model.uri, tracking_uri=settings.mlflow.tracking_uri, cache_dir=model.cache_dir
+        )
+    start: list[ModelSource] = []
+    for kind in model.resolution:
+        if kind == "bundle":
+            directories = [model.path, follow.cache_path if follow is not None else None]
+            for path in dict.fromkeys(p for p in directories if p is not None):
+                start.append(DirectorySource(path))
+        elif kind == "mlflow" and follow is not None:
+            start.append(follow)
+    if not start:
+        raise ConfigurationError(
+            "no model source configured: set MLSERVE_MODEL__PATH to a bundle or registry "
+            "directory, or MLSERVE_MODEL__URI to an MLflow model URI (and check "
+            f"MLSERVE_MODEL__RESOLUTION={','.join(model.resolution)})"
+        )
+    if follow is None:
+        return start
+    return [FollowingSource(start, follow)]

@@ -1,0 +1,1 @@
+"""Training: the example models, their datasets, publishing bundles and MLflow tracking."""
