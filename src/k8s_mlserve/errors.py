@@ -1,6 +1,6 @@
 """Exceptions raised by k8s-mlserve.
 
-The tree (each HTTP status is chosen in one place, ``server.errors``)::
+The tree (the server chooses each HTTP status in one place, ``server.errors``)::
 
     MLServeError
     ├── ConfigurationError      settings or a deployment spec are invalid
@@ -11,7 +11,13 @@ The tree (each HTTP status is chosen in one place, ``server.errors``)::
     ├── ModelNotLoadedError     a prediction was asked for before any model was loaded
     ├── SchemaMismatchError     a new model's input schema is incompatible with the served one
     ├── DatasetError            a training dataset cannot be read or lacks required columns
-    └── ValidationError         request rows do not match the model's input schema
+    ├── RolloutError            a release operation cannot be carried out on the cluster as it is
+    └── RequestError            a request cannot be answered as sent
+        ├── MalformedRequestError   the body is not JSON, or not of the shape the route takes
+        ├── UnauthorizedError       no valid API key or monitoring token was presented
+        ├── NotFoundError           the request names a model, version or feature not served
+        ├── RequestTooLargeError    the body, or its number of rows, is over the limit
+        └── ValidationError         the rows do not match the model's input schema
 """
 
 from __future__ import annotations
@@ -55,6 +61,34 @@ class DatasetError(MLServeError):
     """A training dataset cannot be read or lacks a required column."""
 
 
+class RolloutError(MLServeError):
+    """A release operation cannot be carried out on the cluster as it is."""
+
+
+class RequestError(MLServeError):
+    """A request cannot be answered as sent; ``message`` says what was wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MalformedRequestError(RequestError):
+    """The body is not JSON, or not of the shape the route takes."""
+
+
+class UnauthorizedError(RequestError):
+    """No valid API key (or monitoring token, for the monitoring routes) was presented."""
+
+
+class NotFoundError(RequestError):
+    """The request names a model, a version or a feature that this server does not serve."""
+
+
+class RequestTooLargeError(RequestError):
+    """The body, or the number of rows it holds, is over the server's limit."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one field of one input row."""
@@ -70,7 +104,7 @@ class FieldError:
         return out
 
 
-class ValidationError(MLServeError):
+class ValidationError(RequestError):
     """Request rows do not match the model's input schema."""
 
     def __init__(self, errors: list[FieldError]) -> None:

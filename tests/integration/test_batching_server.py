@@ -64,14 +64,14 @@ async def burst(url: str, requests: list[tuple[str, Any]]) -> list[httpx.Respons
 
 
 def batch_rows_histogram(server: ServerProcess) -> tuple[float, float]:
-    """(model calls that served a single row, all observations) from /metrics."""
-    single = total = 0.0
+    """(model calls, rows those calls predicted) from the rows-per-call histogram of /metrics."""
+    calls = rows = 0.0
     for line in server.client.get("/metrics").text.splitlines():
-        if line.startswith('mlserve_batch_rows_bucket{le="1.0"}'):
-            single = float(line.split()[-1])
-        elif line.startswith("mlserve_batch_rows_count"):
-            total = float(line.split()[-1])
-    return single, total
+        if line.startswith("mlserve_batch_rows_count"):
+            calls = float(line.split()[-1])
+        elif line.startswith("mlserve_batch_rows_sum"):
+            rows = float(line.split()[-1])
+    return calls, rows
 
 
 def v2_body(row: dict[str, Any]) -> dict[str, Any]:
@@ -85,16 +85,17 @@ def v2_body(row: dict[str, Any]) -> dict[str, Any]:
 def test_concurrent_requests_answer_like_sequential_ones(
     server: ServerProcess, rows: list[dict[str, Any]], sequential: list[dict[str, Any]]
 ) -> None:
-    single_before, total_before = batch_rows_histogram(server)
+    calls_before, rows_before = batch_rows_histogram(server)
 
     responses = asyncio.run(burst(server.url, [("/predict", row) for row in rows]))
 
     assert [r.status_code for r in responses] == [200] * len(rows)
     assert [r.json() for r in responses] == sequential
-    single_after, total_after = batch_rows_histogram(server)
-    assert total_after - total_before == len(rows)
-    # Requests shared model calls: not every one of them was answered by a one-row call.
-    assert single_after - single_before < len(rows)
+    calls_after, rows_after = batch_rows_histogram(server)
+    # The histogram has one sample per model call, and the calls predicted every row once...
+    assert rows_after - rows_before == len(rows)
+    # ...in fewer calls than requests: requests shared model calls.
+    assert 0 < calls_after - calls_before < len(rows)
 
 
 def test_every_protocol_shares_the_batches_and_keeps_its_answers(

@@ -262,7 +262,7 @@ def test_v2_categorical_features_take_bytes_tensors(churn: ServerProcess) -> Non
     # ...and so is a level never seen in training, naming the feature.
     unseen = [{**t, "data": ["Weekly"]} if t["name"] == "Contract" else t for t in tensors]
     response = infer(churn, {"inputs": unseen}, path="/v2/models/churn-model/infer")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Contract" in response.json()["error"]
     assert "Weekly" in response.json()["error"]
     # A row-of-features tensor cannot carry categories.
@@ -332,12 +332,12 @@ def test_v2_row_tensor_with_the_wrong_width_is_400(diabetes: ServerProcess) -> N
     assert "16 elements" in response.json()["error"]
 
 
-def test_v2_schema_violations_are_400_naming_row_and_field(diabetes: ServerProcess) -> None:
+def test_v2_schema_violations_are_422_naming_row_and_field(diabetes: ServerProcess) -> None:
     tensors = feature_tensors(DIABETES_ROWS)
     glucose = DIABETES_FEATURES.index("Glucose")
     tensors[glucose] = {**tensors[glucose], "datatype": "FP64", "data": [[148], [85], [None], [1]]}
     response = infer(diabetes, {"inputs": tensors})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "row 2: Glucose" in response.json()["error"]
 
 
@@ -380,14 +380,14 @@ def test_v1_model_listing_and_readiness(diabetes: ServerProcess) -> None:
     ("body", "status", "message"),
     [
         ({"instances": [DIABETES_ROWS[0][:7]]}, 400, "has 7 values; expected 8"),
-        ({"instances": [[*DIABETES_ROWS[0][:7], "fifty"]]}, 400, "Age: must be an integer"),
-        ({"instances": [DIABETES_ROWS[0], {"Age": 3}]}, 400, "row 1: Pregnancies"),
+        ({"instances": [[*DIABETES_ROWS[0][:7], "fifty"]]}, 422, "Age: must be an integer"),
+        ({"instances": [DIABETES_ROWS[0], {"Age": 3}]}, 422, "row 1: Pregnancies"),
         ({"instances": [42]}, 400, "instance 0 must be an object"),
-        ({"instances": []}, 400, "empty"),
+        ({"instances": []}, 422, "no rows"),
         ({"rows": []}, 400, "instances"),
     ],
 )
-def test_v1_bad_requests_are_400_saying_what_is_wrong(
+def test_v1_bad_requests_say_what_is_wrong(
     diabetes: ServerProcess, body: Any, status: int, message: str
 ) -> None:
     response = diabetes.client.post(

@@ -169,3 +169,32 @@ def test_close_answers_what_is_queued_then_refuses_more() -> None:
 def test_max_batch_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         MicroBatcher(SlowSquare(), max_batch_size=0)
+
+
+def test_a_lone_request_whose_call_fails_is_not_run_twice() -> None:
+    model = SlowSquare(delay=0)
+
+    async def run() -> None:
+        batcher = MicroBatcher(model, max_batch_size=8, max_wait_ms=0)
+        with pytest.raises(ValueError, match="negative row"):
+            await batcher.submit([-1])
+        await batcher.close()
+
+    asyncio.run(run())
+    assert model.calls == [[-1]]
+
+
+def test_on_call_hears_each_model_call_once_with_its_rows() -> None:
+    model = SlowSquare(delay=0.01)
+    heard: list[int] = []
+
+    async def run() -> None:
+        batcher = MicroBatcher(model, max_batch_size=64, max_wait_ms=5, on_call=heard.append)
+        await asyncio.gather(*(batcher.submit(rows) for rows in REQUESTS))
+        await batcher.close()
+
+    asyncio.run(run())
+    # One report per successful call (not per request), each with that call's row count.
+    assert heard == [len(call) for call in model.calls]
+    assert sum(heard) == sum(len(rows) for rows in REQUESTS)
+    assert len(heard) < len(REQUESTS)

@@ -4,8 +4,11 @@ A request that finds the model idle and nothing queued runs at once. Requests th
 call is running queue up and go together in the next call, up to ``max_batch_size`` rows (a
 request is never split: one larger than that is a call of its own); such a batch may also wait for
 more company until its oldest request has waited ``max_wait_ms``. Results go back to each request
-in order; if a combined call fails, each request is retried alone so that only the faulty one
-fails.
+in order; if a call that combined several requests fails, each of them is retried alone so that
+only the faulty one fails (a request that was alone in its call is not run twice).
+
+The batch function's output must be sliceable by rows (``outputs[start:end]``), like a list or
+``Predictions``. ``on_call`` is told the number of rows of every successful model call.
 """
 
 from __future__ import annotations
@@ -15,19 +18,30 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
+
+_S = TypeVar("_S", bound="Sliceable")
+
+
+class Sliceable(Protocol):
+    """Outputs of a batch, one per row, that can be cut into runs of rows."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self: _S, rows: slice, /) -> _S: ...
+
 
 RowT = TypeVar("RowT")
-OutT = TypeVar("OutT")
+OutT = TypeVar("OutT", bound=Sliceable)
 
-# A batch function takes rows and returns one output per row (same order).
-BatchFn = Callable[[Sequence[RowT]], Sequence[OutT]]
+# A batch function takes rows and returns their outputs, one per row, in the same order.
+BatchFn = Callable[[Sequence[RowT]], OutT]
 
 
 @dataclass
 class _Pending(Generic[RowT, OutT]):
     rows: Sequence[RowT]
-    future: asyncio.Future[Sequence[OutT]]
+    future: asyncio.Future[OutT]
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -38,7 +52,6 @@ class BatchStats:
     calls: int = 0
     rows: int = 0
     requests: int = 0
-    last_batch_rows: int = 0
 
 
 class MicroBatcher(Generic[RowT, OutT]):
@@ -46,11 +59,12 @@ class MicroBatcher(Generic[RowT, OutT]):
 
     def __init__(
         self,
-        fn: Callable[[Sequence[RowT]], Sequence[OutT]],
+        fn: BatchFn[RowT, OutT],
         *,
         max_batch_size: int = 64,
         max_wait_ms: float = 2.0,
         executor: Executor | None = None,
+        on_call: Callable[[int], None] | None = None,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
@@ -58,6 +72,7 @@ class MicroBatcher(Generic[RowT, OutT]):
         self._max_rows = max_batch_size
         self._max_wait = max_wait_ms / 1000.0
         self._executor = executor
+        self._on_call = on_call
         self._queue: asyncio.Queue[_Pending[RowT, OutT] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._held: _Pending[RowT, OutT] | None = None
@@ -69,12 +84,12 @@ class MicroBatcher(Generic[RowT, OutT]):
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def submit(self, rows: Sequence[RowT]) -> Sequence[OutT]:
+    async def submit(self, rows: Sequence[RowT]) -> OutT:
         """Queue ``rows`` and wait for their outputs."""
         if self._closed:
             raise RuntimeError("batcher is closed")
         self.start()
-        future: asyncio.Future[Sequence[OutT]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[OutT] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(rows, future))
         return await future
 
@@ -156,22 +171,23 @@ class MicroBatcher(Generic[RowT, OutT]):
         self, batch: list[_Pending[RowT, OutT]], loop: asyncio.AbstractEventLoop
     ) -> None:
         live = [p for p in batch if not p.future.cancelled()]
-        if not live:
-            return
+        if len(live) == 1:
+            await self._call_alone(live[0], loop)
+        elif live:
+            await self._call_together(live, loop)
+
+    async def _call_together(
+        self, live: list[_Pending[RowT, OutT]], loop: asyncio.AbstractEventLoop
+    ) -> None:
         combined = [row for p in live for row in p.rows]
         try:
             outputs = await loop.run_in_executor(self._executor, self._fn, combined)
         except Exception:
-            if len(live) == 1:
-                await self._call_alone(live[0], loop)
-            else:
-                for pending in live:
-                    await self._call_alone(pending, loop)
+            # One bad request must not fail its neighbours: each one is tried alone.
+            for pending in live:
+                await self._call_alone(pending, loop)
             return
-        self.stats.calls += 1
-        self.stats.rows += len(combined)
-        self.stats.requests += len(live)
-        self.stats.last_batch_rows = len(combined)
+        self._count(len(combined), len(live))
         start = 0
         for pending in live:
             end = start + len(pending.rows)
@@ -188,8 +204,13 @@ class MicroBatcher(Generic[RowT, OutT]):
             if not pending.future.done():
                 pending.future.set_exception(exc)
             return
-        self.stats.calls += 1
-        self.stats.rows += len(pending.rows)
-        self.stats.requests += 1
+        self._count(len(pending.rows), 1)
         if not pending.future.done():
             pending.future.set_result(outputs)
+
+    def _count(self, rows: int, requests: int) -> None:
+        self.stats.calls += 1
+        self.stats.rows += rows
+        self.stats.requests += requests
+        if self._on_call is not None:
+            self._on_call(rows)

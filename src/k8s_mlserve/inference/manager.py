@@ -1,8 +1,12 @@
-"""The model lifecycle behind a server: initial load, polling, reload and atomic swap.
+"""The model manager: the one entry into the inference core, and the model's lifecycle.
 
-The manager owns the served model. A request takes a reference to the current model once and is
-answered by it, even if a new version is swapped in meanwhile; the old model's batcher finishes
-its queue before it is dropped.
+``predict(rows)`` is what every protocol calls: it takes the current model once, checks the row
+count, validates the rows against that model's schema, batches them with concurrent requests,
+calls the model, tells the observers (metrics, drift) and returns an ``Answer``. A request is
+answered by the model it started with, even if a new version is swapped in meanwhile; the old
+model's batcher finishes its queue before it is dropped.
+
+The lifecycle: initial load (retried with backoff), polling, reload and atomic swap.
 """
 
 from __future__ import annotations
@@ -16,18 +20,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import MLServeError, ModelNotLoadedError, SchemaMismatchError
+from ..errors import (
+    FieldError,
+    MLServeError,
+    ModelNotLoadedError,
+    NotFoundError,
+    RequestTooLargeError,
+    SchemaMismatchError,
+    ValidationError,
+)
 from ..model.bundle import Bundle
 from ..settings import Settings
 from ..sources import ModelSource
 from .batching import MicroBatcher
-from .predictor import Predictor, Result, Row
+from .predictor import Predictions, Predictor, Row
 
 log = logging.getLogger("k8s_mlserve.inference")
 
-RowOutput = tuple[Result, Any, float | None]
-# Called after every answered request: (rows, outputs, model) -> None. Must be cheap.
-PredictionObserver = Callable[[Sequence[Row], Sequence[RowOutput], "LoadedModel"], None]
+# Called after every answered request: (rows, predictions, model) -> None. Must be cheap.
+PredictionObserver = Callable[[Sequence[Row], Predictions, "LoadedModel"], None]
 
 
 @dataclass
@@ -35,13 +46,25 @@ class LoadedModel:
     """A model being served, with its own batcher."""
 
     predictor: Predictor
-    batcher: MicroBatcher[Row, RowOutput]
+    batcher: MicroBatcher[Row, Predictions]
     source: str
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
+    def name(self) -> str:
+        return self.predictor.name
+
+    @property
     def version(self) -> str:
         return self.predictor.version
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one request: the model that gave it and its predictions, in row order."""
+
+    model: LoadedModel
+    predictions: Predictions
 
 
 @dataclass
@@ -80,6 +103,7 @@ class ModelManager:
         self.observers: list[PredictionObserver] = []
         self.on_swap: list[Callable[[LoadedModel], None]] = []
         self.on_reload: list[Callable[[ReloadStatus], None]] = []
+        self.on_batch: list[Callable[[int], None]] = []
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._reload_lock = asyncio.Lock()
@@ -177,11 +201,12 @@ class ModelManager:
         await self._in_thread(predictor.warm_up)
         await self._in_thread(_freeze_heap)
         batching = self.settings.batching
-        batcher: MicroBatcher[Row, RowOutput] = MicroBatcher(
-            _row_outputs(predictor),
+        batcher: MicroBatcher[Row, Predictions] = MicroBatcher(
+            predictor.predict,
             max_batch_size=batching.max_batch_size,
             max_wait_ms=batching.max_wait_ms,
             executor=self.executor,
+            on_call=self._batch_done,
         )
         return LoadedModel(predictor=predictor, batcher=batcher, source=source)
 
@@ -197,20 +222,52 @@ class ModelManager:
     # -- predicting ----------------------------------------------------------------------------
 
     def require_model(self) -> LoadedModel:
+        """The served model; ``ModelNotLoadedError`` (with the last load error) when none is."""
         model = self.current
         if model is None:
             raise ModelNotLoadedError(self.load_error or "the model is still loading")
         return model
 
-    async def predict(self, model: LoadedModel, rows: Sequence[Row]) -> Sequence[RowOutput]:
-        """Predict validated rows with ``model`` (batched with concurrent requests)."""
-        outputs = await model.batcher.submit(rows)
+    def resolve(self, name: str, version: str | None = None) -> LoadedModel:
+        """The served model, if it is the one named (and of that version, when one is given)."""
+        model = self.require_model()
+        if name != model.name:
+            raise NotFoundError(
+                f"model {name!r} is not served here; this server serves {model.name!r}"
+            )
+        if version is not None and version != model.version:
+            raise NotFoundError(
+                f"version {version!r} of model {name!r} is not served; the served version is "
+                f"{model.version!r}"
+            )
+        return model
+
+    async def predict(self, rows: Sequence[Any], *, model: LoadedModel | None = None) -> Answer:
+        """Validate ``rows`` and predict them with ``model`` (default: the served one).
+
+        Raises ``ModelNotLoadedError`` without a model, ``RequestTooLargeError`` over
+        ``server.max_instances`` rows, ``ValidationError`` for no rows or rows that do not match
+        the schema (every bad field of every row is named).
+        """
+        if model is None:
+            model = self.require_model()
+        if not rows:
+            raise ValidationError([FieldError("instances", "no rows; send at least one")])
+        limit = self.settings.server.max_instances
+        if len(rows) > limit:
+            raise RequestTooLargeError(f"{len(rows)} rows exceed the limit of {limit} per request")
+        model.predictor.validate(rows)
+        predictions = await model.batcher.submit(rows)
         for observer in self.observers:
             try:
-                observer(rows, outputs, model)
+                observer(rows, predictions, model)
             except Exception:  # observers never fail a prediction
                 log.exception("prediction observer failed")
-        return outputs
+        return Answer(model, predictions)
+
+    def _batch_done(self, rows: int) -> None:
+        for callback in self.on_batch:
+            callback(rows)
 
     async def close(self) -> None:
         self._closing = True
@@ -229,11 +286,3 @@ def _freeze_heap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-def _row_outputs(predictor: Predictor) -> Callable[[Sequence[Row]], list[RowOutput]]:
-    def run(rows: Sequence[Row]) -> list[RowOutput]:
-        out = predictor.predict(rows)
-        return list(zip(out.results, out.labels, out.scores, strict=True))
-
-    return run

@@ -16,13 +16,24 @@ Row = Mapping[str, Any]
 Result = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class BatchOutput:
-    """What one model call produced for a batch of rows."""
+@dataclass(frozen=True, slots=True)
+class Predictions:
+    """What the model answered for a batch of rows, one column per kind, one entry per row.
+
+    ``results`` are the JSON-ready answers (label, probabilities, the example's own fields, the
+    model version); ``labels`` and ``scores`` (the positive class's probability, or the top one)
+    are what drift and metrics read. Slicing gives the predictions of a run of rows.
+    """
 
     results: list[Result]
     labels: list[Any]
     scores: list[float | None]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, rows: slice) -> Predictions:
+        return Predictions(self.results[rows], self.labels[rows], self.scores[rows])
 
 
 class Predictor:
@@ -59,7 +70,7 @@ class Predictor:
         if errors:
             raise ValidationError(errors)
 
-    def predict(self, rows: Sequence[Row]) -> BatchOutput:
+    def predict(self, rows: Sequence[Row]) -> Predictions:
         """Predict validated rows in one model call (blocking: run it off the event loop)."""
         frame = self.schema.to_frame(rows)
         scores: list[float | None]
@@ -82,7 +93,7 @@ class Predictor:
             labels = [_plain(v) for v in raw]
             scores = [None] * len(labels)
             results = [self._result(label, None, None) for label in labels]
-        return BatchOutput(results=results, labels=labels, scores=scores)
+        return Predictions(results=results, labels=labels, scores=scores)
 
     def _result(
         self, label: Any, probabilities: dict[str, float] | None, score: float | None

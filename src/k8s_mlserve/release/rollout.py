@@ -18,17 +18,27 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import MLServeError
+from ..errors import RolloutError
 from ..manifests import naming
 from ..manifests.spec import DeploymentSpec
 from ..manifests.spec_strategy import BlueGreenStrategy, CanaryStrategy
 from .checks import desired_replicas, rollout_problem
 
+__all__ = [
+    "AppsApi",
+    "Cluster",
+    "CoreApi",
+    "Outcome",
+    "RolloutError",
+    "abort",
+    "connect",
+    "live_colour",
+    "promote",
+    "status",
+    "switch",
+]
+
 _COLOUR_PATH = "/spec/selector/" + naming.COLOUR.replace("~", "~0").replace("/", "~1")
-
-
-class RolloutError(MLServeError):
-    """A release operation cannot be carried out on the cluster as it is."""
 
 
 class AppsApi(Protocol):

@@ -15,9 +15,9 @@ from starlette.routing import Route
 from ..inference.manager import ModelManager, ReloadStatus
 from ..settings import Settings
 from ..sources import ModelSource, build_sources
-from . import probes, protocols, routes
+from . import probes, routes, v1, v2
 from .auth import KeyChecker
-from .drift import DriftMonitor, drift_report
+from .drift import DriftMonitor
 from .errors import EXCEPTION_HANDLERS
 from .metrics import MetricsMiddleware, ServerMetrics
 from .state import ServerState
@@ -36,6 +36,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         sources if sources is not None else build_sources(settings), settings, executor
     )
     metrics = ServerMetrics()
+    drift = DriftMonitor(settings, metrics.registry)
     state = ServerState(
         settings=settings,
         manager=manager,
@@ -44,11 +45,11 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
             [settings.auth.monitoring_token] if settings.auth.monitoring_token else []
         ),
         metrics=metrics,
+        drift=drift,
     )
     manager.observers.append(metrics.observe_predictions)
+    manager.on_batch.append(metrics.observe_batch)
     manager.on_swap.append(metrics.model_swapped)
-    drift = DriftMonitor(settings, metrics.registry)
-    state.extras["drift"] = drift
     manager.observers.append(drift.observe)
     manager.on_swap.append(drift.model_swapped)
 
@@ -85,11 +86,12 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         Route("/ready", probes.ready, methods=["GET"]),
         Route("/startup", probes.startup, methods=["GET"]),
         Route("/metrics", routes.metrics, methods=["GET"]),
-        Route("/drift", drift_report, methods=["GET"]),
+        Route("/drift", routes.drift, methods=["GET"]),
         Route("/openapi.json", routes.openapi, methods=["GET"]),
         Route("/docs", routes.docs, methods=["GET"]),
         Route("/admin/reload", routes.reload, methods=["POST"]),
-        *protocols.protocol_routes(),
+        *v2.routes(),
+        *v1.routes(),
     ]
     templates = {route.endpoint: route.path for route in route_list}
     app = Starlette(

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from .errors import BodyTooLarge, MalformedBody, UnprocessableRequest
+from ..errors import MalformedRequestError, RequestTooLargeError
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -17,15 +17,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None:
         try:
             if int(declared) > limit:
-                raise BodyTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
+                raise RequestTooLargeError(
+                    f"body of {declared} bytes exceeds the limit of {limit} bytes"
+                )
         except ValueError as exc:
-            raise MalformedBody("invalid Content-Length header") from exc
+            raise MalformedRequestError("invalid Content-Length header") from exc
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(f"body exceeds the limit of {limit} bytes")
+            raise RequestTooLargeError(f"body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -33,7 +35,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_json(raw: bytes) -> Any:
     """Parse JSON; NaN and Infinity are accepted here so that validation can name the field."""
     if not raw.strip():
-        raise MalformedBody("empty body; send a JSON object")
+        raise MalformedRequestError("empty body; send a JSON object")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -41,28 +43,23 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"malformed JSON: {exc}") from exc
+        raise MalformedRequestError(f"malformed JSON: {exc}") from exc
 
 
-def extract_instances(payload: Any, max_instances: int) -> tuple[list[Any], bool]:
+def extract_instances(payload: Any) -> tuple[list[Any], bool]:
     """Rows to predict and whether the request was a single object.
 
-    Accepts one JSON object (one row) or ``{"instances": [row, ...]}``.
+    Accepts one JSON object (one row) or ``{"instances": [row, ...]}``; the row count and the
+    rows themselves are checked by the model manager, as for every protocol.
     """
     if isinstance(payload, dict):
         if set(payload) == {"instances"}:
             instances = payload["instances"]
             if not isinstance(instances, list):
-                raise UnprocessableRequest("'instances' must be a list of JSON objects")
-            if not instances:
-                raise UnprocessableRequest("'instances' is empty; send at least one row")
-            if len(instances) > max_instances:
-                raise BodyTooLarge(
-                    f"{len(instances)} instances exceed the limit of {max_instances} per request"
-                )
+                raise MalformedRequestError("'instances' must be a list of JSON objects")
             return instances, False
         return [payload], True
-    raise MalformedBody(
+    raise MalformedRequestError(
         'expected a JSON object of features or {"instances": [...]}, got '
         + type(payload).__name__.replace("list", "array").replace("dict", "object")
     )

@@ -1,4 +1,4 @@
-"""Online drift: the window every prediction feeds, the request log, ``GET /drift`` and the gauges.
+"""Online drift: the window every prediction feeds, the request log and the gauges.
 
 Each replica keeps its own window of recent validated rows. The statistics run off the event loop,
 every ``drift.interval`` seconds for the Prometheus gauges and whenever ``/drift`` is asked for.
@@ -13,17 +13,12 @@ import math
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from starlette.requests import Request
-from starlette.responses import Response
 
 from ..drift import DriftDetector, DriftReport, DriftWindow, RequestLogger, load_reference
-from ..errors import MLServeError
-from ..inference.manager import LoadedModel, RowOutput
-from ..inference.predictor import Row
+from ..errors import MLServeError, NotFoundError
+from ..inference.manager import LoadedModel
+from ..inference.predictor import Predictions, Row
 from ..settings import Settings
-from .errors import NotFound, Unauthorized
-from .responses import FastJSONResponse
-from .state import server_state
 
 log = logging.getLogger("k8s_mlserve.server")
 
@@ -88,12 +83,9 @@ class DriftMonitor:
     def available(self) -> bool:
         return self._detector is not None
 
-    def observe(
-        self, rows: Sequence[Row], outputs: Sequence[RowOutput], model: LoadedModel
-    ) -> None:
+    def observe(self, rows: Sequence[Row], predictions: Predictions, model: LoadedModel) -> None:
         """A prediction observer: cheap appends only."""
-        labels = [label for _, label, _ in outputs]
-        scores = [score for _, _, score in outputs]
+        labels, scores = predictions.labels, predictions.scores
         # Rows answered by a model being replaced do not belong to the new reference's window.
         if self.settings.enabled and model.version == self.model_version:
             self.window.extend(rows, labels, scores)
@@ -122,7 +114,7 @@ class DriftMonitor:
         """Compare the window with the reference and update the gauges (blocking)."""
         detector = self._detector
         if detector is None:
-            raise NotFound(f"drift detection is unavailable: {self._unavailable}")
+            raise NotFoundError(f"drift detection is unavailable: {self._unavailable}")
         report = detector.compare_window(self.window)
         self._publish(report)
         return report
@@ -163,21 +155,6 @@ class DriftMonitor:
         for single in (self._dataset_drift, self._drift_share, self._prediction_drift):
             single.set(0)
         self._window_rows.set(0)
-
-
-async def drift_report(request: Request) -> Response:
-    """``GET /drift``: the drift report of this replica's window (monitoring token required)."""
-    state = server_state(request)
-    if not state.monitoring.allows(request):
-        raise Unauthorized("missing or invalid monitoring token")
-    monitor: DriftMonitor = state.extras["drift"]
-    if not monitor.settings.enabled:
-        raise NotFound("drift detection is disabled (MLSERVE_DRIFT__ENABLED=false)")
-    state.manager.require_model()
-    report = await asyncio.to_thread(monitor.compute)
-    body = report.model_dump(mode="json")
-    body["model_version"] = monitor.model_version
-    return FastJSONResponse(body)
 
 
 def _number(value: float | None) -> float:

@@ -9,8 +9,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..inference.manager import LoadedModel, RowOutput
-from ..inference.predictor import Row
+from ..inference.manager import LoadedModel
+from ..inference.predictor import Predictions, Row
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -61,11 +61,14 @@ class ServerMetrics:
         )
 
     def observe_predictions(
-        self, rows: Sequence[Row], outputs: Sequence[RowOutput], model: LoadedModel
+        self, rows: Sequence[Row], predictions: Predictions, model: LoadedModel
     ) -> None:
-        for _, label, _ in outputs:
+        for label in predictions.labels:
             self.predictions.labels(label=str(label)).inc()
-        self.batch_rows.observe(model.batcher.stats.last_batch_rows or len(rows))
+
+    def observe_batch(self, rows: int) -> None:
+        """One model call of ``rows`` rows (several requests may share it)."""
+        self.batch_rows.observe(rows)
 
     def model_swapped(self, model: LoadedModel) -> None:
         self.model_info.clear()

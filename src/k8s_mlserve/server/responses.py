@@ -1,4 +1,4 @@
-"""Fast JSON responses and error bodies."""
+"""Fast JSON responses."""
 
 from __future__ import annotations
 
@@ -17,8 +17,3 @@ class FastJSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=_OPTIONS)
-
-
-def error_response(status: int, message: str, **extra: Any) -> FastJSONResponse:
-    """The one error body shape: ``{"error": {"status": ..., "message": ..., ...}}``."""
-    return FastJSONResponse({"error": {"status": status, "message": message, **extra}}, status)

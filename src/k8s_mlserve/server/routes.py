@@ -1,4 +1,8 @@
-"""Prediction, service information and administration routes: parse, call the core, encode."""
+"""This server's own routes: ``/predict``, service information, monitoring and administration.
+
+Each route parses, calls the model manager and encodes; failures are raised and turned into
+statuses by ``errors``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from ..__version__ import __version__
+from ..errors import NotFoundError
+from ..inference.predictor import Predictor
 from .body import extract_instances, parse_json, read_body
-from .errors import Unauthorized
+from .guards import requires_key, requires_monitoring
 from .openapi import build_openapi, render_docs
 from .responses import FastJSONResponse
 from .state import ServerState, server_state
@@ -19,26 +25,18 @@ from .state import ServerState, server_state
 AUTH_OFF_WARNING = "authentication is OFF: no API key is configured, anyone can call /predict"
 
 
-def require_key(state: ServerState, request: Request) -> None:
-    if not state.api_keys.allows(request):
-        raise Unauthorized("missing or invalid API key")
-
-
+@requires_key
 async def predict(request: Request) -> Response:
     """One row in, one result out; ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
     state = server_state(request)
-    require_key(state, request)
-    model = state.manager.require_model()
-    server = state.settings.server
-    payload = parse_json(await read_body(request, server.max_body_bytes))
-    rows, single = extract_instances(payload, server.max_instances)
-    model.predictor.validate(rows)
-    outputs = await state.manager.predict(model, rows)
+    state.manager.require_model()  # no model: 503 before the body is read
+    payload = parse_json(await read_body(request, state.settings.server.max_body_bytes))
+    rows, single = extract_instances(payload)
+    answer = await state.manager.predict(rows)
+    results = answer.predictions.results
     if single:
-        return FastJSONResponse(outputs[0][0])
-    return FastJSONResponse(
-        {"predictions": [o[0] for o in outputs], "model_version": model.version}
-    )
+        return FastJSONResponse(results[0])
+    return FastJSONResponse({"predictions": results, "model_version": answer.model.version})
 
 
 async def info(request: Request) -> Response:
@@ -49,9 +47,7 @@ async def info(request: Request) -> Response:
         "service": "k8s-mlserve",
         "server_version": __version__,
         "environment": state.settings.server.environment,
-        "model": (
-            {"name": current.predictor.name, "version": current.version} if current else None
-        ),
+        "model": ({"name": current.name, "version": current.version} if current else None),
         "auth": "enabled" if state.api_keys.enabled else AUTH_OFF_WARNING,
         "endpoints": {
             "POST /predict": "predict one row or {'instances': [...]}",
@@ -93,30 +89,40 @@ async def version(request: Request) -> Response:
     return FastJSONResponse(body)
 
 
+@requires_monitoring
 async def metrics(request: Request) -> Response:
     """Prometheus exposition; guarded by the monitoring token when one is set."""
     state = server_state(request)
-    if not state.monitoring.allows(request):
-        raise Unauthorized("missing or invalid monitoring token")
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@requires_monitoring
+async def drift(request: Request) -> Response:
+    """The drift report of this replica's window of recent rows."""
+    state = server_state(request)
+    monitor = state.drift
+    if not monitor.settings.enabled:
+        raise NotFoundError("drift detection is disabled (MLSERVE_DRIFT__ENABLED=false)")
+    state.manager.require_model()
+    report = await asyncio.to_thread(monitor.compute)
+    body = report.model_dump(mode="json")
+    body["model_version"] = monitor.model_version
+    return FastJSONResponse(body)
 
 
 async def openapi(request: Request) -> Response:
     state = server_state(request)
-    current = state.manager.current
-    return FastJSONResponse(_document(state, current.predictor if current else None))
+    return FastJSONResponse(_document(state))
 
 
 async def docs(request: Request) -> Response:
-    state = server_state(request)
-    current = state.manager.current
-    return HTMLResponse(render_docs(_document(state, current.predictor if current else None)))
+    return HTMLResponse(render_docs(_document(server_state(request))))
 
 
+@requires_key
 async def reload(request: Request) -> Response:
     """Load the source's current version now (same path as the poller)."""
     state = server_state(request)
-    require_key(state, request)
     status = await asyncio.shield(state.manager.reload(reason="admin request"))
     return FastJSONResponse(
         {"ok": status.ok, "message": status.message, "at": status.at.isoformat()},
@@ -124,7 +130,9 @@ async def reload(request: Request) -> Response:
     )
 
 
-def _document(state: ServerState, predictor: Any) -> dict[str, Any]:
+def _document(state: ServerState) -> dict[str, Any]:
+    current = state.manager.current
+    predictor: Predictor | None = current.predictor if current else None
     return build_openapi(
         predictor,
         title=f"k8s-mlserve: {predictor.name if predictor else 'model'}",

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from ..inference.manager import ModelManager
 from ..settings import Settings
 from .auth import KeyChecker
+from .drift import DriftMonitor
 from .metrics import ServerMetrics
 
 
 @dataclass
 class ServerState:
-    """Settings, the model manager, auth and metrics of one app instance."""
+    """Settings, the model manager, auth, metrics and the drift monitor of one app instance."""
 
     settings: Settings
     manager: ModelManager
     api_keys: KeyChecker
     monitoring: KeyChecker
     metrics: ServerMetrics
+    drift: DriftMonitor
     shutting_down: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def begin_shutdown(self) -> None:
         """Stop admitting traffic: readiness fails from now on."""

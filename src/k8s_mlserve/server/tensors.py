@@ -3,7 +3,8 @@
 A request carries either one tensor per feature (named like the feature, shape ``[N]`` or
 ``[N, 1]``; ``BYTES`` for categorical features) or a single row-of-features tensor of shape
 ``[N, n_features]`` in schema order (all-numeric models only). Data may be flat (row-major) or
-nested. Anything else raises ``MalformedBody`` saying what was wrong and what would be right.
+nested. Anything else raises ``MalformedRequestError`` saying what was wrong and what would be
+right.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..inference.manager import RowOutput
+from ..errors import MalformedRequestError
+from ..inference.predictor import Predictions
 from ..model.schema import CategoricalFeature, InputSchema, NumericFeature
-from .errors import BodyTooLarge, MalformedBody
 
 _SIGNED = frozenset({"INT8", "INT16", "INT32", "INT64"})
 _UNSIGNED = frozenset({"UINT8", "UINT16", "UINT32", "UINT64"})
@@ -29,13 +30,17 @@ _NOT_TENSORS = frozenset({"label", "probabilities", "model_version"})
 # -- decoding --------------------------------------------------------------------------------
 
 
-def v2_rows(payload: Any, schema: InputSchema, max_rows: int) -> list[dict[str, Any]]:
+def v2_rows(payload: Any, schema: InputSchema) -> list[dict[str, Any]]:
     """The rows of a V2 inference request, as ``/predict`` takes them (not yet validated)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
-        raise MalformedBody('expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
+        raise MalformedRequestError(
+            'expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}'
+        )
     tensors = [_tensor(raw, i) for i, raw in enumerate(payload["inputs"])]
     if not tensors:
-        raise MalformedBody("'inputs' is empty; send one tensor per feature or one row tensor")
+        raise MalformedRequestError(
+            "'inputs' is empty; send one tensor per feature or one row tensor"
+        )
     names = schema.names
     if all(t.name in names for t in tensors):
         rows = _feature_tensors(tensors, schema)
@@ -43,14 +48,10 @@ def v2_rows(payload: Any, schema: InputSchema, max_rows: int) -> list[dict[str, 
         rows = _row_tensor(tensors[0], schema)
     else:
         unknown = [t.name for t in tensors if t.name not in names]
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"unknown input tensors {unknown}; send one tensor per feature "
             f"({', '.join(names)}) or a single [N, {len(names)}] tensor"
         )
-    if not rows:
-        raise MalformedBody("the input tensors hold no rows")
-    if len(rows) > max_rows:
-        raise BodyTooLarge(f"{len(rows)} rows exceed the limit of {max_rows} per request")
     return rows
 
 
@@ -68,27 +69,31 @@ class _Tensor:
 
 def _tensor(raw: Any, index: int) -> _Tensor:
     if not isinstance(raw, dict):
-        raise MalformedBody(f"input {index} must be an object with name, shape, datatype, data")
+        raise MalformedRequestError(
+            f"input {index} must be an object with name, shape, datatype, data"
+        )
     name = raw.get("name")
     if not isinstance(name, str):
-        raise MalformedBody(f"input {index} needs a string 'name'")
+        raise MalformedRequestError(f"input {index} needs a string 'name'")
     shape = raw.get("shape")
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
-        raise MalformedBody(f"tensor {name!r}: 'shape' must be a list of non-negative integers")
+        raise MalformedRequestError(
+            f"tensor {name!r}: 'shape' must be a list of non-negative integers"
+        )
     datatype = raw.get("datatype")
     if datatype not in DATATYPES:
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"tensor {name!r}: unknown datatype {datatype!r}; expected one of "
             + ", ".join(DATATYPES)
         )
     data = raw.get("data")
     if not isinstance(data, list):
-        raise MalformedBody(f"tensor {name!r}: 'data' must be a list")
+        raise MalformedRequestError(f"tensor {name!r}: 'data' must be a list")
     flat = _flatten(data)
     if len(flat) != math.prod(shape):
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"tensor {name!r} has shape {shape} ({math.prod(shape)} elements) "
             f"but {len(flat)} data elements"
         )
@@ -124,41 +129,43 @@ def _check_elements(name: str, datatype: str, data: list[Any]) -> None:
         else:
             ok = isinstance(value, int) and (datatype in _SIGNED or value >= 0)
         if not ok:
-            raise MalformedBody(f"tensor {name!r} is {datatype} but holds {value!r}")
+            raise MalformedRequestError(f"tensor {name!r} is {datatype} but holds {value!r}")
 
 
 def _feature_tensors(tensors: Sequence[_Tensor], schema: InputSchema) -> list[dict[str, Any]]:
     by_name: dict[str, _Tensor] = {}
     for tensor in tensors:
         if tensor.name in by_name:
-            raise MalformedBody(f"tensor {tensor.name!r} is given twice")
+            raise MalformedRequestError(f"tensor {tensor.name!r} is given twice")
         by_name[tensor.name] = tensor
     missing = [name for name in schema.names if name not in by_name]
     if missing:
-        raise MalformedBody(f"missing input tensors {missing}; send one tensor per feature")
+        raise MalformedRequestError(f"missing input tensors {missing}; send one tensor per feature")
     counts: set[int] = set()
     for feature in schema.features:
         tensor = by_name[feature.name]
         if len(tensor.shape) not in (1, 2) or tensor.shape[1:] not in ([], [1]):
-            raise MalformedBody(
+            raise MalformedRequestError(
                 f"tensor {tensor.name!r} has shape {tensor.shape}; expected [N] or [N, 1]"
             )
         _check_kind(tensor, feature)
         counts.add(tensor.shape[0])
     if len(counts) > 1:
-        raise MalformedBody(f"input tensors disagree on the number of rows: {sorted(counts)}")
+        raise MalformedRequestError(
+            f"input tensors disagree on the number of rows: {sorted(counts)}"
+        )
     columns = [(name, by_name[name].data) for name in schema.names]
     return [{name: data[i] for name, data in columns} for i in range(counts.pop())]
 
 
 def _check_kind(tensor: _Tensor, feature: NumericFeature | CategoricalFeature) -> None:
     if isinstance(feature, CategoricalFeature) and tensor.datatype != "BYTES":
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"tensor {tensor.name!r} is a categorical feature: datatype must be BYTES, "
             f"got {tensor.datatype}"
         )
     if isinstance(feature, NumericFeature) and tensor.datatype not in _NUMERIC:
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"tensor {tensor.name!r} is a numeric feature: datatype must be INT*, UINT* or FP*, "
             f"got {tensor.datatype}"
         )
@@ -168,17 +175,17 @@ def _row_tensor(tensor: _Tensor, schema: InputSchema) -> list[dict[str, Any]]:
     names = schema.names
     width = len(names)
     if len(tensor.shape) != 2 or tensor.shape[1] != width:
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"tensor {tensor.name!r} has shape {tensor.shape}; a row-of-features tensor has "
             f"shape [N, {width}] (features {', '.join(names)})"
         )
     if not schema.all_numeric:
-        raise MalformedBody(
+        raise MalformedRequestError(
             "this model has categorical features: send one tensor per feature "
             "(BYTES for the categorical ones) instead of a row-of-features tensor"
         )
     if tensor.datatype not in _NUMERIC:
-        raise MalformedBody(
+        raise MalformedRequestError(
             f"tensor {tensor.name!r}: a row-of-features tensor must be numeric (INT*, UINT* or "
             f"FP*), got {tensor.datatype}"
         )
@@ -192,13 +199,11 @@ def _row_tensor(tensor: _Tensor, schema: InputSchema) -> list[dict[str, Any]]:
 # -- encoding --------------------------------------------------------------------------------
 
 
-def v2_outputs(
-    outputs: Sequence[RowOutput], class_keys: Sequence[str] | None
-) -> list[dict[str, Any]]:
+def v2_outputs(predictions: Predictions, class_keys: Sequence[str] | None) -> list[dict[str, Any]]:
     """Output tensors: ``label``, ``probabilities`` [N, n_classes] and the response fields."""
-    results = [o[0] for o in outputs]
+    results = predictions.results
     count = len(results)
-    tensors = [column_tensor("label", [o[1] for o in outputs])]
+    tensors = [column_tensor("label", list(predictions.labels))]
     if class_keys and results and "probabilities" in results[0]:
         tensors.append(
             {
@@ -239,11 +244,11 @@ def select_outputs(
     if not isinstance(wanted, list) or not all(
         isinstance(w, dict) and isinstance(w.get("name"), str) for w in wanted
     ):
-        raise MalformedBody("'outputs' must be a list of objects with a 'name'")
+        raise MalformedRequestError("'outputs' must be a list of objects with a 'name'")
     available = {t["name"]: t for t in tensors}
     unknown = [w["name"] for w in wanted if w["name"] not in available]
     if unknown:
-        raise MalformedBody(f"unknown outputs {unknown}; available: {', '.join(available)}")
+        raise MalformedRequestError(f"unknown outputs {unknown}; available: {', '.join(available)}")
     return [available[w["name"]] for w in wanted]
 
 

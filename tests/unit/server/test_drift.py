@@ -13,12 +13,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from k8s_mlserve.drift import build_reference
+from k8s_mlserve.errors import NotFoundError
 from k8s_mlserve.inference.manager import LoadedModel
 from k8s_mlserve.inference.predictor import Predictor
 from k8s_mlserve.model.bundle import load_bundle, write_bundle
 from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.server.drift import DriftMonitor
-from k8s_mlserve.server.errors import NotFound
 from k8s_mlserve.settings import Settings
 
 
@@ -50,10 +50,7 @@ def _rows(n: int, shift: float = 0.0) -> list[dict[str, Any]]:
 
 
 def _feed(monitor: DriftMonitor, model: LoadedModel, rows: list[dict[str, Any]]) -> None:
-    outputs = model.predictor.predict(rows)
-    monitor.observe(
-        rows, list(zip(outputs.results, outputs.labels, outputs.scores, strict=True)), model
-    )
+    monitor.observe(rows, model.predictor.predict(rows), model)
 
 
 def test_the_window_follows_predictions_and_the_gauges_follow_reports(tmp_path: Path) -> None:
@@ -92,7 +89,7 @@ def test_without_a_reference_drift_is_unavailable_but_predictions_are_logged(
     monitor = DriftMonitor(settings, CollectorRegistry())
     model = _model(tmp_path, "v1", with_reference=False)
     monitor.model_swapped(model)
-    with pytest.raises(NotFound, match="without a drift reference"):
+    with pytest.raises(NotFoundError, match="without a drift reference"):
         monitor.compute()
     _feed(monitor, model, _rows(3))
     assert monitor.request_log is not None
