@@ -23,8 +23,10 @@ demo: install
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## ruff, and the import contracts of .importlinter (layers, no cycles, forbidden imports).
 lint: install
 	$(BIN)/ruff check src tests benchmarks loadtests examples
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,7 +1,5 @@
 """k8s-mlserve: serve scikit-learn and MLflow models on Kubernetes."""
 
-from __future__ import annotations
-
 from .__version__ import __version__
 from .errors import (
     BundleError,

@@ -1,4 +1,4 @@
-"""The inference core: validated rows in, JSON-ready results out. Knows nothing about HTTP."""
+"""The predictor: one loaded model, validated rows in, JSON-ready predictions out. No HTTP here."""
 
 from __future__ import annotations
 

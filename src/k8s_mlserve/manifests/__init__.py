@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .config import SecretSource
 from .render import Manifest, build_objects, render, to_yaml, write_directory
-from .spec import DeploymentSpec, load_spec, parse_spec
+from .spec import DeploymentSpec
+from .spec_loading import load_spec, parse_spec
 from .versions import DEFAULT_TARGET, OLDEST_SUPPORTED, KubeVersion
 
 __all__ = [

@@ -89,7 +89,7 @@ class InProcessApp:
         answer = await self._from_app.get()
         if answer["type"] != "lifespan.startup.complete":
             raise RuntimeError(f"the app failed to start: {answer.get('message', answer)}")
-        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=self.app)
         self._client = httpx.AsyncClient(transport=transport, base_url=self.base_url)
 
     async def _shutdown(self) -> None:
