@@ -49,7 +49,7 @@ def mlflow_stack(
 
 def _mlflow_deployment(stack: DeployedStack) -> str:
     (name,) = [
-        m["metadata"]["name"]
+        str(m["metadata"]["name"])
         for m in stack.objects("Deployment")
         if m["metadata"]["name"].endswith("-mlflow")
     ]

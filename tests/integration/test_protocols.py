@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from k8s_mlserve.testing import ServerProcess
-from k8s_mlserve.training.examples import churn, diabetes
+from k8s_mlserve.training.examples import churn as churn_example
+from k8s_mlserve.training.examples import diabetes as diabetes_example
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,7 @@ API_KEY = "protocols-key-0123456789"
 MONITORING_TOKEN = "protocols-monitoring-token"
 
 DIABETES = "/v2/models/diabetes-model"
-DIABETES_FEATURES = diabetes.FEATURES
+DIABETES_FEATURES = diabetes_example.FEATURES
 DIABETES_ROWS: list[list[int | float]] = [
     [6, 148, 72, 35, 0, 33.6, 0.627, 50],
     [1, 85, 66, 29, 0, 26.6, 0.351, 31],
@@ -27,7 +28,7 @@ DIABETES_ROWS: list[list[int | float]] = [
     [0, 137, 40, 35, 168, 43.1, 2.288, 33],
 ]
 INTEGER_FEATURES = {"Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "Age"}
-CHURN_ROW: dict[str, Any] = churn.EXAMPLE_ROW
+CHURN_ROW: dict[str, Any] = churn_example.EXAMPLE_ROW
 
 
 def as_object(row: list[int | float]) -> dict[str, int | float]:

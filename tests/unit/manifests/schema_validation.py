@@ -45,7 +45,8 @@ def schema_dir(version: str) -> Path:
 def _registry(directory: Path) -> Registry:
     definitions = json.loads((directory / "_definitions.json").read_text())
     resource = DRAFT202012.create_resource(definitions)
-    return Registry().with_resource("_definitions.json", resource).crawl()
+    registry: Registry = Registry().with_resource("_definitions.json", resource).crawl()
+    return registry
 
 
 @cache

@@ -19,10 +19,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from k8s_mlserve import create_app
 from k8s_mlserve.drift import build_reference
 from k8s_mlserve.model.bundle import Bundle, ResponseSpec, load_bundle, write_bundle
 from k8s_mlserve.model.schema import InputSchema
+from k8s_mlserve.server import create_app
 from k8s_mlserve.settings import Settings
 from k8s_mlserve.testing.inprocess import InProcessApp
 
