@@ -19,7 +19,8 @@ from k8s_mlserve.model.bundle import Bundle
 from k8s_mlserve.server.errors import STATUSES, status_for
 from k8s_mlserve.testing.inprocess import InProcessApp
 
-from .conftest import MODEL_NAME, ROW, ClientFactory, FakeSource, key
+from ..toy_model import MODEL_NAME, ROW, FakeSource
+from .conftest import ClientFactory, key
 
 V1 = f"/v1/models/{MODEL_NAME}:predict"
 V2 = f"/v2/models/{MODEL_NAME}/infer"
