@@ -1,3 +1,5 @@
+"""``k8s-mlserve drift`` on a synthetic bundle: exit codes, outputs, request logs and errors."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +20,16 @@ def _csv(tmp_path: Path, frame: pd.DataFrame, name: str = "current.csv") -> Path
     return path
 
 
-def test_no_drift_exits_0(tmp_path: Path, churn: Case, capsys: pytest.CaptureFixture[str]) -> None:
-    # A raw export: an id and the target beside the features, blank TotalCharges cells.
-    frame = churn.holdout.copy()
-    frame.insert(0, "customerID", [f"id-{i}" for i in range(len(frame))])
-    frame["Churn"] = "No"
-    code = main(["drift", "--bundle", str(churn.bundle), "--current", str(_csv(tmp_path, frame))])
+def test_no_drift_exits_0(
+    tmp_path: Path, synthetic: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A raw export: an id and the target beside the features, blank income cells.
+    frame = synthetic.holdout.copy()
+    assert frame["income"].isna().any()
+    frame.insert(0, "patientID", [f"id-{i}" for i in range(len(frame))])
+    frame["outcome"] = "no"
+    path = _csv(tmp_path, frame)
+    code = main(["drift", "--bundle", str(synthetic.bundle), "--current", str(path)])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert out.startswith("dataset:")
@@ -32,17 +38,17 @@ def test_no_drift_exits_0(tmp_path: Path, churn: Case, capsys: pytest.CaptureFix
 
 
 def test_drift_exits_1_and_writes_json_and_html(
-    tmp_path: Path, diabetes: Case, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, synthetic: Case, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    frame = diabetes.holdout.copy()
-    frame["Glucose"] += 30
+    frame = synthetic.holdout.copy()
+    frame["dose"] += 30
     report_json = tmp_path / "drift.json"
     report_html = tmp_path / "drift.html"
     code = main(
         [
             "drift",
             "--bundle",
-            str(diabetes.bundle),
+            str(synthetic.bundle),
             "--current",
             str(_csv(tmp_path, frame)),
             "--json",
@@ -53,41 +59,41 @@ def test_drift_exits_1_and_writes_json_and_html(
     )
     out, _ = capsys.readouterr()
     assert code == 1
-    assert "Glucose" in out
+    assert "dose" in out
     report = DriftReport.model_validate_json(report_json.read_text())
-    assert "Glucose" in report.drifted_features
+    assert "dose" in report.drifted_features
     assert report.prediction is not None
     assert report.prediction.drifted
     page = report_html.read_text()
-    assert page.count("data:image/png;base64,") == 10
-    assert "Drift report: diabetes version v1" in page
+    assert page.count("data:image/png;base64,") == len(frame.columns) + 2
+    assert "Drift report: synthetic version v1" in page
 
 
-def test_fail_on_dataset_ignores_a_single_feature(tmp_path: Path, diabetes: Case) -> None:
-    frame = diabetes.train.sample(n=200, random_state=1)
-    frame["Glucose"] += 30
-    args = ["drift", "--bundle", str(diabetes.bundle), "--current", str(_csv(tmp_path, frame))]
+def test_fail_on_dataset_ignores_a_single_feature(tmp_path: Path, synthetic: Case) -> None:
+    frame = synthetic.train.sample(n=200, random_state=1)
+    frame["dose"] += 30
+    args = ["drift", "--bundle", str(synthetic.bundle), "--current", str(_csv(tmp_path, frame))]
     assert main([*args, "--no-predict", "-q"]) == 1
     assert main([*args, "--no-predict", "-q", "--fail-on", "dataset"]) == 0
 
 
 def test_a_request_log_directory(
-    tmp_path: Path, diabetes: Case, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, synthetic: Case, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    frame = diabetes.holdout.copy()
-    frame["Glucose"] += 30
-    labels, scores = diabetes.predict(frame)
+    frame = synthetic.holdout.copy()
+    frame["dose"] += 30
+    labels, scores = synthetic.predict(frame)
     rows = json.loads(frame.to_json(orient="records"))
     with RequestLogger(tmp_path / "logs", max_bytes=8192, backups=20, name="pod") as log:
         for start in range(0, len(rows), 10):
             end = start + 10
             log.log(rows[start:end], labels[start:end], scores[start:end].tolist(), "v1")
     assert len(list((tmp_path / "logs").iterdir())) > 1  # rotated files are read too
-    args = ["drift", "--bundle", str(diabetes.bundle), "--current", str(tmp_path / "logs")]
+    args = ["drift", "--bundle", str(synthetic.bundle), "--current", str(tmp_path / "logs")]
     assert main(args) == 1
     out, err = capsys.readouterr()
     assert f"current: {len(rows)} rows" in err
-    assert "Glucose" in out
+    assert "dose" in out
     assert "scores drift" in out
     assert main([*args, "--last", "50"]) == 0
     out, _ = capsys.readouterr()
@@ -96,11 +102,11 @@ def test_a_request_log_directory(
 
 
 def test_thresholds_come_from_the_environment(
-    tmp_path: Path, diabetes: Case, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, synthetic: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frame = diabetes.holdout.copy()
-    frame["Glucose"] += 30
-    args = ["drift", "--bundle", str(diabetes.bundle), "--current", str(_csv(tmp_path, frame))]
+    frame = synthetic.holdout.copy()
+    frame["dose"] += 30
+    args = ["drift", "--bundle", str(synthetic.bundle), "--current", str(_csv(tmp_path, frame))]
     monkeypatch.setenv("MLSERVE_DRIFT__MIN_ROWS", "1000")
     assert main([*args, "-q"]) == 0
     assert main([*args, "-q", "--min-rows", "100"]) == 1
@@ -110,38 +116,38 @@ def test_thresholds_come_from_the_environment(
     ("extra", "message"),
     [
         (["--current", "missing.csv"], "neither a CSV file nor a request log"),
-        (["--current", "columns.csv"], "lacks the feature column(s) ['Glucose']"),
+        (["--current", "columns.csv"], "lacks the feature column(s) ['dose']"),
         (["--current", "current.csv", "--p-value", "2"], "invalid drift threshold"),
         (["--current", "current.csv", "--bundle", "nowhere"], "does not exist"),
     ],
 )
 def test_errors_exit_2(
     tmp_path: Path,
-    diabetes: Case,
+    synthetic: Case,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     extra: list[str],
     message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    _csv(tmp_path, diabetes.holdout)
-    _csv(tmp_path, diabetes.holdout.drop(columns="Glucose"), "columns.csv")
-    code = main(["drift", "--bundle", str(diabetes.bundle), *extra])
+    _csv(tmp_path, synthetic.holdout)
+    _csv(tmp_path, synthetic.holdout.drop(columns="dose"), "columns.csv")
+    code = main(["drift", "--bundle", str(synthetic.bundle), *extra])
     _, err = capsys.readouterr()
     assert code == 2
     assert message in err
 
 
 def test_a_bundle_without_reference_exits_2(
-    tmp_path: Path, diabetes: Case, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, synthetic: Case, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import shutil
 
     bundle = tmp_path / "bundle"
-    shutil.copytree(diabetes.bundle, bundle)
+    shutil.copytree(synthetic.bundle, bundle)
     (bundle / "reference.json").unlink()
     code = main(
-        ["drift", "--bundle", str(bundle), "--current", str(_csv(tmp_path, diabetes.holdout))]
+        ["drift", "--bundle", str(bundle), "--current", str(_csv(tmp_path, synthetic.holdout))]
     )
     assert code == 2
     assert "without a drift reference" in capsys.readouterr().err

@@ -1,3 +1,5 @@
+"""The drift reference: feature and prediction profiles, sampling, and reading it from a bundle."""
+
 from __future__ import annotations
 
 import json
@@ -18,50 +20,54 @@ from k8s_mlserve.drift import (
 from k8s_mlserve.errors import BundleError, BundleNotFoundError, DatasetError
 from k8s_mlserve.model.schema import InputSchema
 
-from .conftest import Case, read_churn, read_diabetes
+from .conftest import Case, make_rows
 
 
-def test_numeric_profile_of_diabetes(data_dir: Path) -> None:
-    features, _ = read_diabetes(data_dir)
+def test_numeric_profile() -> None:
+    features, _ = make_rows(2000)
     raw = build_reference(features, InputSchema.infer(features), sample_size=300)
-    profile = ReferenceProfile.model_validate(raw).feature("Glucose")
+    profile = ReferenceProfile.model_validate(raw).feature("weight")
     assert isinstance(profile, NumericProfile)
-    assert profile.rows == 768
-    assert profile.mean == pytest.approx(features["Glucose"].mean())
-    assert profile.std == pytest.approx(features["Glucose"].std())
+    assert profile.rows == 2000
+    assert profile.missing_rate == 0
+    assert profile.mean == pytest.approx(features["weight"].mean())
+    assert profile.std == pytest.approx(features["weight"].std())
     assert sum(profile.proportions) == pytest.approx(1.0)
     assert len(profile.proportions) == len(profile.edges) + 1
-    assert 8 <= len(profile.proportions) <= 10
+    # Ten quantile bins of a continuous column, each with a tenth of the rows.
+    assert profile.proportions == pytest.approx([0.1] * 10)
     assert profile.edges == sorted(profile.edges)
     assert len(profile.sample) == 300
-    assert set(profile.sample) <= set(features["Glucose"].astype(float))
+    assert set(profile.sample) <= set(features["weight"].astype(float))
 
 
-def test_categorical_and_missing_values_of_churn(data_dir: Path) -> None:
-    features, _ = read_churn(data_dir)
+def test_categorical_and_missing_values() -> None:
+    features, _ = make_rows(2000)
     reference = ReferenceProfile.model_validate(
         build_reference(features, InputSchema.infer(features))
     )
-    contract = reference.feature("Contract")
-    assert isinstance(contract, CategoricalProfile)
-    assert contract.counts == features["Contract"].value_counts().to_dict()
-    assert sum(contract.shares.values()) == pytest.approx(1.0)
-    total = reference.feature("TotalCharges")
-    assert isinstance(total, NumericProfile)
-    assert total.missing_rate == pytest.approx(11 / 7043)
-    assert len(total.sample) == 1000  # bounded, out of 7032 values
+    plan = reference.feature("plan")
+    assert isinstance(plan, CategoricalProfile)
+    assert plan.counts == features["plan"].value_counts().to_dict()
+    assert sum(plan.shares.values()) == pytest.approx(1.0)
+    income = reference.feature("income")
+    assert isinstance(income, NumericProfile)
+    missing = int(features["income"].isna().sum())
+    assert missing > 0
+    assert income.missing_rate == pytest.approx(missing / 2000)
+    assert len(income.sample) == 1000  # bounded, out of nearly 2000 values
     assert reference.names == list(features.columns)
 
 
-def test_sampling_is_reproducible_with_a_seed(data_dir: Path) -> None:
-    features, _ = read_churn(data_dir)
+def test_sampling_is_reproducible_with_a_seed() -> None:
+    features, _ = make_rows(2000)
     schema = InputSchema.infer(features)
     first = build_reference(features, schema, seed=7)
     again = build_reference(features, schema, seed=7)
     other = build_reference(features, schema, seed=8)
-    tenure = next(f for f in first["features"] if f["name"] == "tenure")
-    assert tenure["sample"] == next(f for f in again["features"] if f["name"] == "tenure")["sample"]
-    assert tenure["sample"] != next(f for f in other["features"] if f["name"] == "tenure")["sample"]
+    weight = next(f for f in first["features"] if f["name"] == "weight")
+    assert weight["sample"] == next(f for f in again["features"] if f["name"] == "weight")["sample"]
+    assert weight["sample"] != next(f for f in other["features"] if f["name"] == "weight")["sample"]
 
 
 def test_levels_never_seen_are_listed_with_zero() -> None:
@@ -72,19 +78,19 @@ def test_levels_never_seen_are_listed_with_zero() -> None:
     assert profile.counts == {"blue": 1, "green": 0, "red": 2}
 
 
-def test_prediction_profile(diabetes: Case) -> None:
-    predictions = diabetes.reference.predictions
+def test_prediction_profile(synthetic: Case) -> None:
+    predictions = synthetic.reference.predictions
     assert predictions.labels is not None
     assert predictions.scores is not None
-    assert set(predictions.labels.counts) == {"0", "1"}
-    assert sum(predictions.labels.counts.values()) == len(diabetes.train)
+    assert set(predictions.labels.counts) == {"no", "yes"}
+    assert sum(predictions.labels.counts.values()) == len(synthetic.train)
     assert 0.0 <= min(predictions.scores.sample) <= max(predictions.scores.sample) <= 1.0
 
 
-def test_reference_is_json_and_loads_back_from_a_bundle(diabetes: Case) -> None:
-    loaded = load_reference(diabetes.bundle)
-    assert loaded == diabetes.reference
-    assert load_reference(diabetes.bundle / "reference.json") == loaded
+def test_reference_is_json_and_loads_back_from_a_bundle(synthetic: Case) -> None:
+    loaded = load_reference(synthetic.bundle)
+    assert loaded == synthetic.reference
+    assert load_reference(synthetic.bundle / "reference.json") == loaded
     json.dumps(loaded.model_dump(mode="json"), allow_nan=False)
 
 
