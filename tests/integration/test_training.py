@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from k8s_mlserve import BundleRegistry, DatasetError, load_bundle
+from k8s_mlserve import load_bundle
 from k8s_mlserve.model.schema import CategoricalFeature
-from k8s_mlserve.training.runner import TrainingRun, fit_example, train_example
+from k8s_mlserve.training.runner import TrainingRun
 
 
 def test_diabetes_metrics_match_a_random_forest_on_pima(trained: dict[str, TrainingRun]) -> None:
@@ -44,34 +40,3 @@ def test_churn_pipeline_handles_blank_total_charges(trained: dict[str, TrainingR
     assert contract.levels == ["Month-to-month", "One year", "Two year"]
     assert trained["churn"].metrics["auc_roc"] >= 0.8
     assert bundle.metadata.classes == ["No", "Yes"]
-
-
-@pytest.mark.parametrize("algorithm", ["rf", "svm", "logreg"])
-def test_iris_algorithms(algorithm: str) -> None:
-    model = fit_example("iris", algorithm=algorithm)
-    assert model.algorithm == algorithm
-    assert model.metrics["accuracy"] >= 0.85
-    assert list(model.train_frame.columns) == [
-        "sepal_length",
-        "sepal_width",
-        "petal_length",
-        "petal_width",
-    ]
-
-
-def test_iris_three_versions_in_one_registry(tmp_path: Path) -> None:
-    for algorithm in ("rf", "svm", "logreg"):
-        train_example("iris", output=tmp_path, algorithm=algorithm, quiet=True)
-    registry = BundleRegistry(tmp_path)
-    assert registry.versions() == ["v1", "v2", "v3"]
-    assert registry.current_version() == "v3"
-    assert registry.load_current().metadata.algorithm == "logreg"
-
-
-def test_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="does not exist"):
-        fit_example("diabetes", data=str(tmp_path / "nowhere.csv"))
-    bad = tmp_path / "bad.csv"
-    bad.write_text("a,b\n1,2\n")
-    with pytest.raises(DatasetError, match="lacks the column"):
-        fit_example("diabetes", data=str(bad))
