@@ -1,4 +1,8 @@
-"""Shared fixtures: the datasets and trained example registries (trained once per session)."""
+"""Shared by every tier: where the real datasets are.
+
+Only tests/integration and tests/e2e read them; the unit tier runs on small synthetic data (its own
+conftest refuses ``data_dir``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-from k8s_mlserve.training.runner import TrainingRun, train_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,19 +21,3 @@ def data_dir() -> Path:
     if not (path / "diabetes.csv").is_file():
         pytest.fail(f"datasets not found in {path}; set K8S_MLSERVE_DATA_DIR")
     return path
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, TrainingRun]:
-    """Registry directories of the three examples, trained on the real data."""
-    root = tmp_path_factory.mktemp("models")
-    return {
-        name: train_example(name, output=root / name, data=str(data_dir), quiet=True)
-        for name in ("iris", "diabetes", "churn")
-    }
-
-
-@pytest.fixture(scope="session")
-def registries(trained: dict[str, TrainingRun]) -> dict[str, Path]:
-    """Example name -> registry directory."""
-    return {name: run.path.parent.parent for name, run in trained.items()}

@@ -1,25 +1,71 @@
+"""``k8s-mlserve info``, ``train`` and ``predict``."""
+
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 
+from k8s_mlserve import BundleRegistry, write_bundle
 from k8s_mlserve.cli import main
 from k8s_mlserve.cli.predict import load_payload
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.training.runner import TrainingRun
+from k8s_mlserve.training.examples import diabetes
 
 
-def test_info_describes_a_registry(
-    registries: dict[str, Path], trained: dict[str, TrainingRun], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["info", str(registries["diabetes"])]) == 0
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry of a small synthetic model: v1 (current) and v2."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "tenure": np.arange(200) % 72 + 1,
+            "charges": np.where(rng.random(200) < 0.05, np.nan, rng.uniform(20, 120, size=200)),
+            "plan": rng.choice(["basic", "gold"], size=200),
+        }
+    )
+    target = np.where(frame["tenure"] > 36, "stays", "leaves")
+    model = make_pipeline(
+        make_column_transformer(
+            (SimpleImputer(), ["tenure", "charges"]), (OneHotEncoder(), ["plan"])
+        ),
+        LogisticRegression(max_iter=1000),
+    ).fit(frame, target)
+    root = tmp_path_factory.mktemp("registry")
+    registry = BundleRegistry(root)
+    for version in ("v1", "v2"):
+        write_bundle(
+            registry.version_path(version),
+            model,
+            frame,
+            name="tiny-model",
+            version=version,
+            metrics={"accuracy": 0.9375},
+        )
+    registry.set_current("v1")
+    return root
+
+
+def test_info_describes_a_registry(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(registry)]) == 0
     out = capsys.readouterr().out
-    assert "versions v1 (current)" in out
-    assert "diabetes-model version v1" in out
-    assert "Glucose" in out
-    assert f"{trained['diabetes'].metrics['accuracy']}" in out
+    assert "versions v1 (current), v2" in out
+    assert "tiny-model version v1" in out
+    assert "classes     ['leaves', 'stays']" in out
+    assert "drift ref   no" in out
+    assert re.search(r"^  tenure +integer 1\.\.72$", out, re.MULTILINE)
+    assert re.search(r"^  charges +float [\d.]+\.\.[\d.]+ \(nullable\)$", out, re.MULTILINE)
+    assert re.search(r"^  plan +categorical: basic, gold$", out, re.MULTILINE)
+    assert re.search(r"^  accuracy +0\.9375$", out, re.MULTILINE)
 
 
 def test_info_on_a_non_bundle_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,18 +73,22 @@ def test_info_on_a_non_bundle_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "neither a bundle" in capsys.readouterr().err
 
 
-def test_train_publishes_versions(
-    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_train_publishes_versions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Diabetes-shaped rows: the example trains on any file with its columns.
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({name: rng.integers(0, 200, size=120) for name in diabetes.FEATURES})
+    rows[diabetes.TARGET] = (rows["Glucose"] > 100).astype(int)
+    rows.to_csv(tmp_path / diabetes.FILENAME, index=False)
     out_dir = tmp_path / "diabetes"
-    assert main(["train", "diabetes", "--data", str(data_dir), "-o", str(out_dir), "-q"]) == 0
+    assert main(["train", "diabetes", "--data", str(tmp_path), "-o", str(out_dir), "-q"]) == 0
+    assert BundleRegistry(out_dir).versions() == ["v1"]
     assert (
         main(
             [
                 "train",
                 "diabetes",
                 "--data",
-                str(data_dir),
+                str(tmp_path),
                 "-o",
                 str(out_dir),
                 "-q",
