@@ -69,6 +69,18 @@ def client(client_factory: ClientFactory, toy_bundle: Bundle) -> InProcessApp:
     return client_factory(FakeSource(toy_bundle))
 
 
+@pytest.fixture(scope="module")
+def shared_client(toy_bundle: Bundle) -> Iterator[InProcessApp]:
+    """One app like ``client`` for all the tests of a module that only ask and read answers.
+
+    Starting an app costs a model load (over 0.1 s); tests that reload, count metrics or need
+    other settings take their own app from ``client`` or ``client_factory``.
+    """
+    with InProcessApp(create_app(make_settings(), sources=[FakeSource(toy_bundle)])) as app:
+        app.wait_until_ready()
+        yield app
+
+
 def key() -> dict[str, str]:
     return {"X-API-Key": API_KEY}
 
