@@ -24,6 +24,13 @@ from k8s_mlserve.model.schema import InputSchema
 
 MODEL_NAME = "toy-model"
 ROW: dict[str, Any] = {"x": 0.5, "count": 3, "colour": "red"}
+# Rows the toy model answers with both of its labels (``yes`` when x + [colour is red] > 0.5).
+ROWS: list[dict[str, Any]] = [
+    {"x": 2.0, "count": 5, "colour": "red"},
+    {"x": -2.0, "count": 1, "colour": "blue"},
+    ROW,
+    {"x": 0.1, "count": 7, "colour": "green"},
+]
 
 
 def toy_frame(rows: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -78,3 +85,4 @@ class FakeSource:
             raise self.error
         assert self.bundle is not None
         return self.bundle
+
