@@ -103,22 +103,6 @@ def test_refused_requests_are_counted_by_status_and_predict_nothing(client: InPr
     assert value(samples, "mlserve_batch_rows_count") == 0
 
 
-def test_the_served_model_is_described(client: InProcessApp) -> None:
-    samples = scrape(client)
-    assert by_labels(samples, "mlserve_model_info") == {
-        frozenset(
-            {
-                ("name", MODEL_NAME),
-                ("version", "v1"),
-                ("algorithm", "logreg"),
-                ("source", "fake source"),
-            }
-        ): 1.0
-    }
-    assert value(samples, "mlserve_model_loaded") == 1
-    assert value(samples, "mlserve_model_reload_failures_total") == 0
-
-
 def test_without_a_model_model_loaded_is_0(client_factory: ClientFactory) -> None:
     source = FakeSource(None)
     source.error = ModelSourceError("the registry is down")
@@ -128,12 +112,30 @@ def test_without_a_model_model_loaded_is_0(client_factory: ClientFactory) -> Non
     assert by_labels(samples, "mlserve_model_info") == {}
 
 
-def test_failed_reloads_are_counted(client_factory: ClientFactory, toy_bundle: Bundle) -> None:
+def test_the_served_model_is_described_and_failed_reloads_counted(
+    client_factory: ClientFactory, toy_bundle: Bundle
+) -> None:
     source = FakeSource(toy_bundle)
     client = client_factory(source)
+    described = {
+        frozenset(
+            {
+                ("name", MODEL_NAME),
+                ("version", "v1"),
+                ("algorithm", "logreg"),
+                ("source", "fake source"),
+            }
+        ): 1.0
+    }
+    samples = scrape(client)
+    assert by_labels(samples, "mlserve_model_info") == described
+    assert value(samples, "mlserve_model_loaded") == 1
+    assert value(samples, "mlserve_model_reload_failures_total") == 0
+
     source.error = ModelSourceError("the registry is down")
     for _ in range(2):
         assert client.post("/admin/reload", headers=key()).status_code == 409
     samples = scrape(client)
     assert value(samples, "mlserve_model_reload_failures_total") == 2
+    assert by_labels(samples, "mlserve_model_info") == described
     assert value(samples, "mlserve_model_loaded") == 1

@@ -62,14 +62,13 @@ def test_instances_are_answered_in_order_with_the_model_version(
 # -- service information ---------------------------------------------------------------------
 
 
-def test_the_service_information(client_factory: ClientFactory, toy_bundle: Bundle) -> None:
-    client = client_factory(FakeSource(toy_bundle), server={"environment": "staging"})
-    response = client.get("/")
+def test_the_service_information(shared_client: InProcessApp) -> None:
+    response = shared_client.get("/")
     assert response.status_code == 200
     info = response.json()
     assert info["service"] == "k8s-mlserve"
     assert info["server_version"] == __version__
-    assert info["environment"] == "staging"
+    assert info["environment"] == "development"
     assert info["model"] == {"name": MODEL_NAME, "version": "v1"}
     assert info["auth"] == "enabled"
     assert {"POST /predict", "GET /metrics", "POST /admin/reload"} <= set(info["endpoints"])
