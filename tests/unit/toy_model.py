@@ -85,4 +85,3 @@ class FakeSource:
             raise self.error
         assert self.bundle is not None
         return self.bundle
-
