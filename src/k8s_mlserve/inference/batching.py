@@ -80,6 +80,11 @@ class MicroBatcher(Generic[RowT, OutT]):
         self._closed = False
         self.stats = BatchStats()
 
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` was called: ``submit`` refuses new rows."""
+        return self._closed
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())

@@ -112,31 +112,37 @@ class ModelManager:
     # -- loading -------------------------------------------------------------------------------
 
     async def initial_load(self) -> None:
-        """Load from the sources in order; retry with backoff until one works or we close."""
+        """Load from the sources in order; retry with backoff until one works or we close.
+
+        Stops as soon as a model is served, including one that ``reload`` (an admin request)
+        brought in while this was waiting to retry.
+        """
         delay = self._retry_initial
         while not self._closing:
-            for source in self.sources:
-                try:
-                    bundle = await self._in_thread(source.load)
-                    model = await self._prepare(bundle, source.description)
-                except Exception as exc:  # every source failure is reported, never fatal
-                    self.load_error = f"{source.description}: {exc}"
-                    log.warning("could not load model from %s: %s", source.description, exc)
-                    continue
-                self._swap(model)
-                self.load_error = None
-                self.startup_complete = True
-                log.info(
-                    "serving %s version %s from %s",
-                    model.predictor.name,
-                    model.version,
-                    model.source,
-                )
-                return
+            async with self._reload_lock:
+                if self.current is not None or await self._load_first():
+                    self.startup_complete = True
+                    return
             self.startup_complete = True
             log.warning("no model could be loaded; retrying in %.0fs", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_max)
+
+    async def _load_first(self) -> bool:
+        """Serve the first source that loads; False (with ``load_error`` set) when none does."""
+        for source in self.sources:
+            try:
+                bundle = await self._in_thread(source.load)
+                model = await self._prepare(bundle, source.description)
+            except Exception as exc:  # every source failure is reported, never fatal
+                self.load_error = f"{source.description}: {exc}"
+                log.warning("could not load model from %s: %s", source.description, exc)
+                continue
+            self._swap(model)
+            self.load_error = None
+            log.info("serving %s version %s from %s", model.name, model.version, model.source)
+            return True
+        return False
 
     async def reload(self, *, reason: str = "requested") -> ReloadStatus:
         """Load the sources' current version; swap it in if it differs and is compatible."""
@@ -251,6 +257,10 @@ class ModelManager:
         """
         if model is None:
             model = self.require_model()
+        elif model.batcher.closed:
+            raise ModelNotLoadedError(
+                f"version {model.version} was replaced while the request was read; send it again"
+            )
         if not rows:
             raise ValidationError([FieldError("instances", "no rows; send at least one")])
         limit = self.settings.server.max_instances

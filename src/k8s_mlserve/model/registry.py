@@ -25,6 +25,12 @@ CURRENT_FILE = "current"
 VERSIONS_DIR = "versions"
 STAGING_PREFIX = ".staging."
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural_key(version: str) -> list[str | int]:
+    """Sort key that puts v2 before v10 (digit runs compare as numbers)."""
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(version)]
 
 
 class BundleRegistry:
@@ -41,7 +47,8 @@ class BundleRegistry:
         versions_dir = self.root / VERSIONS_DIR
         if not versions_dir.is_dir():
             return []
-        return sorted(p.name for p in versions_dir.iterdir() if is_bundle(p))
+        names = [p.name for p in versions_dir.iterdir() if is_bundle(p)]
+        return sorted(names, key=_natural_key)
 
     def current_version(self) -> str:
         pointer = self.root / CURRENT_FILE

@@ -60,6 +60,18 @@ def extract_instances(payload: Any) -> tuple[list[Any], bool]:
             return instances, False
         return [payload], True
     raise MalformedRequestError(
-        'expected a JSON object of features or {"instances": [...]}, got '
-        + type(payload).__name__.replace("list", "array").replace("dict", "object")
+        'expected a JSON object of features or {"instances": [...]}, got ' + json_type(payload)
     )
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type (``null``, ``boolean``, ``number``, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"

@@ -239,7 +239,7 @@ def select_outputs(
 ) -> list[dict[str, Any]]:
     """Keep the outputs the request names in ``outputs`` (all of them when it names none)."""
     wanted = payload.get("outputs")
-    if wanted is None:
+    if wanted is None or wanted == []:
         return tensors
     if not isinstance(wanted, list) or not all(
         isinstance(w, dict) and isinstance(w.get("name"), str) for w in wanted

@@ -62,8 +62,11 @@ async def model(request: Request) -> Response:
 async def predict(request: Request) -> Response:
     """``{"instances": [...]}`` in, ``{"predictions": [label, ...]}`` out."""
     state = server_state(request)
-    served = state.manager.resolve(request.path_params["name"])
+    state.manager.resolve(request.path_params["name"])  # 503 or 404 before the body is read
     payload = parse_json(await read_body(request, state.settings.server.max_body_bytes))
+    # Resolved again after the await: the model may have been replaced meanwhile, and nothing
+    # awaits between here and the batcher taking the rows.
+    served = state.manager.resolve(request.path_params["name"])
     rows = v1_rows(payload, served.predictor.schema)
     answer = await state.manager.predict(rows, model=served)
     return FastJSONResponse({"predictions": answer.predictions.labels})

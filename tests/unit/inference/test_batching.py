@@ -31,7 +31,7 @@ REQUESTS: list[list[int]] = [[i] if i % 5 else [i, i + 1, i + 2] for i in range(
 
 
 def test_concurrent_requests_get_the_same_answers_as_sequential_ones() -> None:
-    async def sequential() -> list[Sequence[int]]:
+    async def sequential() -> list[list[int]]:
         batcher = MicroBatcher(SlowSquare(), max_batch_size=16, max_wait_ms=1)
         answers = [await batcher.submit(rows) for rows in REQUESTS]
         await batcher.close()
@@ -39,7 +39,7 @@ def test_concurrent_requests_get_the_same_answers_as_sequential_ones() -> None:
 
     model = SlowSquare()
 
-    async def concurrent() -> list[Sequence[int]]:
+    async def concurrent() -> list[list[int]]:
         batcher = MicroBatcher(model, max_batch_size=16, max_wait_ms=1)
         answers = await asyncio.gather(*(batcher.submit(rows) for rows in REQUESTS))
         await batcher.close()

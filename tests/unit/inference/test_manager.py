@@ -322,3 +322,49 @@ def test_a_reload_can_bring_the_first_model(bundles: dict[str, Bundle]) -> None:
             await manager.close()
 
     asyncio.run(main())
+
+
+def test_the_initial_load_stops_once_a_reload_served_a_model(bundles: dict[str, Bundle]) -> None:
+    source = FakeSource(None)
+    source.error = ModelSourceError("the registry is down")
+
+    async def main() -> None:
+        manager = ModelManager([source], SETTINGS, retry_initial=0.001)
+        calls = Recorder(manager)
+        loading = asyncio.create_task(manager.initial_load())
+        try:
+            await asyncio.wait_for(started(manager), timeout=10)
+            source.error, source.bundle = None, bundles["v1"]
+            await manager.reload()
+            # Whichever of the two loaded the model, the other sees it served: no second copy.
+            await asyncio.wait_for(loading, timeout=10)
+            loads = source.loads
+            assert len(calls.swaps) == 1
+            assert (await manager.reload()).message == "already serving version v1"
+            assert source.loads == loads
+            assert manager.current is calls.swaps[0]
+            assert not manager.current.batcher.closed
+        finally:
+            loading.cancel()
+            await manager.close()
+
+    asyncio.run(main())
+
+
+def test_a_request_for_a_model_replaced_meanwhile_is_asked_again_not_failed(
+    bundles: dict[str, Bundle],
+) -> None:
+    source = FakeSource(bundles["v1"])
+
+    async def test(manager: ModelManager) -> None:
+        old = manager.require_model()
+        source.bundle = bundles["v2"]
+        await manager.reload()
+        for _ in range(3):  # let the replaced model's batcher close
+            await asyncio.sleep(0)
+        assert old.batcher.closed
+        with pytest.raises(ModelNotLoadedError, match="version v1 was replaced"):
+            await manager.predict([ROW], model=old)
+        assert (await manager.predict([ROW])).model.version == "v2"
+
+    run(test, source)

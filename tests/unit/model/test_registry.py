@@ -186,3 +186,13 @@ def test_resolving_says_what_a_path_lacks(tmp_path: Path) -> None:
     assert BundleRegistry.is_registry(tmp_path)
     with pytest.raises(BundleNotFoundError, match="has no current version"):
         resolve_bundle_path(tmp_path)
+
+
+def test_versions_are_listed_in_natural_order(tmp_path: Path) -> None:
+    registry = BundleRegistry(tmp_path / "natural")
+    for version in ("v10", "v2", "v1"):
+        bundle = registry.root / "versions" / version
+        bundle.mkdir(parents=True)
+        for name in ("model.joblib", "metadata.json"):
+            (bundle / name).write_text("{}")  # listing looks at the files, never unpickles
+    assert registry.versions() == ["v1", "v2", "v10"]

@@ -164,11 +164,24 @@ def test_an_object_with_more_than_instances_is_one_row_of_features() -> None:
     assert extract_instances(payload) == ([payload], True)
 
 
-def test_a_top_level_array_is_malformed() -> None:
+@pytest.mark.parametrize(
+    ("payload", "name"),
+    [
+        ([ROW], "array"),
+        (None, "null"),
+        (3, "number"),
+        (2.5, "number"),
+        ("x", "string"),
+        (True, "boolean"),
+    ],
+)
+def test_a_body_that_is_not_an_object_is_malformed_named_in_json_terms(
+    payload: Any, name: str
+) -> None:
     with pytest.raises(MalformedRequestError) as raised:
-        extract_instances([ROW])
+        extract_instances(payload)
     assert raised.value.message == (
-        'expected a JSON object of features or {"instances": [...]}, got array'
+        f'expected a JSON object of features or {{"instances": [...]}}, got {name}'
     )
 
 

@@ -335,6 +335,7 @@ def test_a_column_tensor_takes_the_narrowest_datatype_of_its_values(
 def test_outputs_are_all_kept_when_the_request_names_none() -> None:
     tensors = v2_outputs(classifier_predictions(), ["no", "yes"])
     assert select_outputs(tensors, {"inputs": []}) == tensors
+    assert select_outputs(tensors, {"inputs": [], "outputs": []}) == tensors
 
 
 def test_the_outputs_a_request_names_are_kept_in_its_order() -> None:
