@@ -27,7 +27,6 @@ from k8s_mlserve.model.schema import InputSchema
 
 NUMERIC = ["dose", "age", "weight", "income", "visits"]
 CATEGORICAL = ["plan"]
-FEATURES = ["dose", "age", "weight", "income", "plan", "visits"]
 POSITIVE = "yes"
 
 
