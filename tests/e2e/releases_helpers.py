@@ -98,9 +98,7 @@ def settle(stack: DeployedStack, timeout: float = 300.0) -> None:
             return False
         wanted = sum(int(d["spec"].get("replicas") or 0) for d in deployments)
         pods = stack.cluster.pods(stack.namespace, API_SELECTOR)
-        return len(pods) == wanted and all(
-            pod_is_ready(p, serving=True) for p in pods
-        )
+        return len(pods) == wanted and all(pod_is_ready(p, serving=True) for p in pods)
 
     stack.cluster.wait_for(
         settled,
