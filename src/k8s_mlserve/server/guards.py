@@ -14,30 +14,29 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import UnauthorizedError
-from .state import server_state
+from .auth import KeyChecker
+from .state import ServerState, server_state
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def requires_key(endpoint: Endpoint) -> Endpoint:
-    """Refuse requests without one of the configured API keys."""
+def _requires(
+    checker: Callable[[ServerState], KeyChecker], what: str
+) -> Callable[[Endpoint], Endpoint]:
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def guarded(request: Request) -> Response:
+            if not checker(server_state(request)).allows(request):
+                raise UnauthorizedError(f"missing or invalid {what}")
+            return await endpoint(request)
 
-    @functools.wraps(endpoint)
-    async def guarded(request: Request) -> Response:
-        if not server_state(request).api_keys.allows(request):
-            raise UnauthorizedError("missing or invalid API key")
-        return await endpoint(request)
+        return guarded
 
-    return guarded
+    return decorate
 
 
-def requires_monitoring(endpoint: Endpoint) -> Endpoint:
-    """Refuse requests without the monitoring token, when one is configured."""
+requires_key = _requires(lambda state: state.api_keys, "API key")
+"""Refuse requests without one of the configured API keys."""
 
-    @functools.wraps(endpoint)
-    async def guarded(request: Request) -> Response:
-        if not server_state(request).monitoring.allows(request):
-            raise UnauthorizedError("missing or invalid monitoring token")
-        return await endpoint(request)
-
-    return guarded
+requires_monitoring = _requires(lambda state: state.monitoring, "monitoring token")
+"""Refuse requests without the monitoring token, when one is configured."""

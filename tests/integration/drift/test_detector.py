@@ -16,7 +16,8 @@ from k8s_mlserve.drift import DriftDetector, ReferenceProfile, build_reference
 from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.settings import DriftSettings
 
-from .conftest import Case, read_churn, read_diabetes
+from ...drift_cases import Case
+from .conftest import read_churn, read_diabetes
 
 RESAMPLES = 50
 

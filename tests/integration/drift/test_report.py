@@ -12,7 +12,7 @@ import pytest
 
 from k8s_mlserve.drift import DriftDetector, DriftReport, render_html
 
-from .conftest import Case
+from ...drift_cases import Case
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 

@@ -11,7 +11,7 @@ import pytest
 from k8s_mlserve.cli import main
 from k8s_mlserve.drift import DriftReport, RequestLogger
 
-from .conftest import Case
+from ...drift_cases import Case
 
 
 def _csv(tmp_path: Path, frame: pd.DataFrame, name: str = "current.csv") -> Path:

@@ -24,7 +24,7 @@ from k8s_mlserve.errors import DatasetError
 from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.settings import DriftSettings
 
-from .conftest import Case
+from ...drift_cases import Case
 
 
 def _dose_up(case: Case) -> pd.DataFrame:

@@ -20,7 +20,8 @@ from k8s_mlserve.drift import (
 from k8s_mlserve.errors import BundleError, BundleNotFoundError, DatasetError
 from k8s_mlserve.model.schema import InputSchema
 
-from .conftest import Case, make_rows
+from ...drift_cases import Case
+from .conftest import make_rows
 
 
 def test_numeric_profile() -> None:

@@ -20,7 +20,7 @@ from k8s_mlserve.drift import (
 )
 from k8s_mlserve.model.schema import InputSchema
 
-from .conftest import Case
+from ...drift_cases import Case
 
 
 @pytest.fixture(scope="module")
