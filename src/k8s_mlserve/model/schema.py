@@ -132,7 +132,7 @@ class InputSchema(BaseModel):
     def validate_row(self, row: object) -> list[FieldError]:
         """Errors of one row (an empty list when the row is valid)."""
         if not isinstance(row, Mapping):
-            return [FieldError("$", f"expected a JSON object of features, got {_json_type(row)}")]
+            return [FieldError("$", f"expected a JSON object of features, got {json_type(row)}")]
         problems: list[FieldError] = []
         for feature in self.features:
             if feature.name not in row:
@@ -231,18 +231,19 @@ def _check_value(feature: NumericFeature | CategoricalFeature, value: object) ->
         return None if feature.nullable else f"must be {_expected(feature)}, got null"
     if isinstance(feature, NumericFeature):
         if isinstance(value, bool) or not isinstance(value, _NUMERIC_TYPES):
-            return f"must be {_expected(feature)}, got {_json_type(value)} {_short(value)}"
+            return f"must be {_expected(feature)}, got {json_type(value)} {_short(value)}"
         if isinstance(value, float) and not math.isfinite(value):
             return f"must be a finite number, got {value}"
         return None
     if not isinstance(value, str):
-        return f"must be {_expected(feature)}, got {_json_type(value)} {_short(value)}"
+        return f"must be {_expected(feature)}, got {json_type(value)} {_short(value)}"
     if value not in feature.levels:
         return f"value {_short(value)} was never seen in training; expected {_expected(feature)}"
     return None
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """The JSON name of a parsed value's type (``null``, ``boolean``, ``number``, ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):

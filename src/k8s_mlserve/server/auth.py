@@ -12,8 +12,9 @@ from starlette.requests import Request
 class KeyChecker:
     """Accepts a request bearing one of the configured secrets.
 
-    Keys are read from ``X-API-Key`` or ``Authorization: Bearer``. Every configured key is
-    compared (no early exit) so timing does not reveal which key came close.
+    Keys are read from ``X-API-Key`` and ``Authorization: Bearer``; a request may carry both (an
+    API key and the monitoring token, say) and either may match. Every configured key is compared
+    with every presented one (no early exit), so timing does not reveal which key came close.
     """
 
     def __init__(self, secrets: Sequence[SecretStr]) -> None:
@@ -26,23 +27,21 @@ class KeyChecker:
     def allows(self, request: Request) -> bool:
         if not self._keys:
             return True
-        presented = presented_key(request)
-        if presented is None:
-            return False
-        candidate = presented.encode()
         matched = False
-        for key in self._keys:
-            matched |= hmac.compare_digest(candidate, key)
+        for presented in presented_keys(request):
+            candidate = presented.encode()
+            for key in self._keys:
+                matched |= hmac.compare_digest(candidate, key)
         return matched
 
 
-def presented_key(request: Request) -> str | None:
-    """The key a request presents, if any."""
-    header = request.headers.get("x-api-key")
+def presented_keys(request: Request) -> list[str]:
+    """The keys a request presents: ``X-API-Key``, then the ``Authorization: Bearer`` token."""
+    keys = []
+    header = request.headers.get("x-api-key", "").strip()
     if header:
-        return header.strip()
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
+        keys.append(header)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+        keys.append(token.strip())
+    return keys

@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 
 from ..errors import MalformedRequestError, RequestTooLargeError
+from ..model.schema import json_type
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -62,16 +63,3 @@ def extract_instances(payload: Any) -> tuple[list[Any], bool]:
     raise MalformedRequestError(
         'expected a JSON object of features or {"instances": [...]}, got ' + json_type(payload)
     )
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type (``null``, ``boolean``, ``number``, ...)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"

@@ -41,6 +41,8 @@ def test_infer_refuses_identifier_columns() -> None:
 
 def test_valid_row_has_no_errors(schema: InputSchema) -> None:
     assert schema.validate_row({"age": 40, "bmi": None, "contract": "One year"}) == []
+    # V2 clients send FP64 tensors: an integer field takes a float; a float field takes ints.
+    assert schema.validate_row({"age": 40.0, "bmi": 22, "contract": "One year"}) == []
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,9 @@ def request(headers: dict[str, str]) -> Request:
         {"Authorization": "Bearer key-one"},
         {"Authorization": "bearer key-two"},
         {"Authorization": "Bearer   key-one  "},
+        # Both headers: an API key for one guard and a token for the other; either may match.
+        {"X-API-Key": "some-api-key", "Authorization": "Bearer key-two"},
+        {"X-API-Key": "key-one", "Authorization": "Bearer some-token"},
     ],
 )
 def test_any_configured_key_is_accepted_in_either_header(headers: dict[str, str]) -> None:
@@ -52,6 +55,7 @@ def test_any_configured_key_is_accepted_in_either_header(headers: dict[str, str]
         {"Authorization": "key-one"},
         {"Authorization": "Bearer"},
         {"Authorization": "Bearer    "},
+        {"X-API-Key": "some-api-key", "Authorization": "Bearer some-token"},
     ],
 )
 def test_anything_else_is_refused(headers: dict[str, str]) -> None:
@@ -111,6 +115,15 @@ def test_without_keys_or_token_every_route_is_open_and_says_so(
     info = client.get("/").json()
     assert info["auth"] == AUTH_OFF_WARNING
     assert "authentication is OFF" in info["auth"]
+
+
+def test_a_scraper_sending_an_api_key_and_the_token_reads_the_metrics(
+    shared_client: InProcessApp,
+) -> None:
+    both = {**key(), **monitoring()}
+    assert shared_client.get("/metrics", headers=both).status_code == 200
+    assert shared_client.get("/metrics", headers=key()).status_code == 401
+    assert shared_client.post("/predict", json=ROW, headers=both).status_code == 200
 
 
 def test_the_api_keys_and_the_monitoring_token_are_independent(
