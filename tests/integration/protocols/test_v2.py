@@ -1,127 +1,25 @@
-"""The Open Inference Protocol (V2) and KServe V1 over real HTTP, against ``/predict``."""
+"""The Open Inference Protocol (V2) over real HTTP, against ``/predict``."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from k8s_mlserve.testing import ServerProcess
-from k8s_mlserve.training.examples import churn as churn_example
-from k8s_mlserve.training.examples import diabetes as diabetes_example
+
+from .conftest import (
+    CHURN_ROW,
+    DIABETES,
+    DIABETES_FEATURES,
+    DIABETES_ROWS,
+    assert_v2_matches,
+    feature_tensors,
+    infer,
+    outputs_by_name,
+)
 
 pytestmark = pytest.mark.integration
-
-API_KEY = "protocols-key-0123456789"
-MONITORING_TOKEN = "protocols-monitoring-token"
-
-DIABETES = "/v2/models/diabetes-model"
-DIABETES_FEATURES = diabetes_example.FEATURES
-DIABETES_ROWS: list[list[int | float]] = [
-    [6, 148, 72, 35, 0, 33.6, 0.627, 50],
-    [1, 85, 66, 29, 0, 26.6, 0.351, 31],
-    [8, 183, 64, 0, 0, 23.3, 0.672, 32],
-    [0, 137, 40, 35, 168, 43.1, 2.288, 33],
-]
-INTEGER_FEATURES = {"Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "Age"}
-CHURN_ROW: dict[str, Any] = churn_example.EXAMPLE_ROW
-
-
-def as_object(row: list[int | float]) -> dict[str, int | float]:
-    return dict(zip(DIABETES_FEATURES, row, strict=True))
-
-
-@pytest.fixture(scope="module")
-def diabetes(
-    registries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    """The diabetes model behind an API key and a monitoring token."""
-    secrets = tmp_path_factory.mktemp("protocol-secrets")
-    (secrets / "auth__api_keys").write_text(API_KEY + "\n")
-    (secrets / "auth__monitoring_token").write_text(MONITORING_TOKEN + "\n")
-    server = ServerProcess(
-        {"MLSERVE_MODEL__PATH": str(registries["diabetes"])},
-        secrets_dir=secrets,
-        api_key=API_KEY,
-    )
-    with server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def churn(registries: dict[str, Path]) -> Iterator[ServerProcess]:
-    with ServerProcess({"MLSERVE_MODEL__PATH": str(registries["churn"])}) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def iris(registries: dict[str, Path]) -> Iterator[ServerProcess]:
-    with ServerProcess({"MLSERVE_MODEL__PATH": str(registries["iris"])}) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def expected(diabetes: ServerProcess) -> list[dict[str, Any]]:
-    """What ``/predict`` answers for DIABETES_ROWS: the reference for every protocol."""
-    response = diabetes.client.post(
-        "/predict",
-        json={"instances": [as_object(r) for r in DIABETES_ROWS]},
-        headers=diabetes.headers(),
-    )
-    assert response.status_code == 200, response.text
-    predictions: list[dict[str, Any]] = response.json()["predictions"]
-    return predictions
-
-
-def infer(
-    server: ServerProcess, body: Any, *, path: str = DIABETES + "/infer", key: bool = True
-) -> httpx.Response:
-    return server.client.post(path, json=body, headers=server.headers() if key else {})
-
-
-def feature_tensors(rows: list[list[int | float]]) -> list[dict[str, Any]]:
-    tensors = []
-    for j, name in enumerate(DIABETES_FEATURES):
-        column = [row[j] for row in rows]
-        data: list[Any]
-        # Alternate the two accepted shapes: [N] and [N, 1] (with nested data).
-        if j % 2:
-            shape, data = [len(rows), 1], [[v] for v in column]
-        else:
-            shape, data = [len(rows)], column
-        datatype = "INT64" if name in INTEGER_FEATURES else "FP64"
-        tensors.append({"name": name, "shape": shape, "datatype": datatype, "data": data})
-    return tensors
-
-
-def outputs_by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {o["name"]: o for o in body["outputs"]}
-
-
-def assert_v2_matches(body: dict[str, Any], expected: list[dict[str, Any]]) -> None:
-    outputs = outputs_by_name(body)
-    count = len(expected)
-    assert outputs["label"] == {
-        "name": "label",
-        "shape": [count],
-        "datatype": "INT64",
-        "data": [e["label"] for e in expected],
-    }
-    probabilities = outputs["probabilities"]
-    assert probabilities["shape"] == [count, 2]
-    assert probabilities["datatype"] == "FP64"
-    classes = json.loads(probabilities["parameters"]["classes"])
-    assert classes == ["0", "1"]
-    assert probabilities["data"] == [e["probabilities"][c] for e in expected for c in classes]
-    assert outputs["has_diabetes"]["datatype"] == "BOOL"
-    assert outputs["has_diabetes"]["data"] == [e["has_diabetes"] for e in expected]
-    assert outputs["probability"]["data"] == [e["probability"] for e in expected]
-    assert outputs["risk_level"]["datatype"] == "BYTES"
-    assert outputs["risk_level"]["data"] == [e["risk_level"] for e in expected]
 
 
 # -- V2: health and metadata -----------------------------------------------------------------
@@ -352,69 +250,3 @@ def test_v2_requests_need_a_key_and_a_body(diabetes: ServerProcess) -> None:
         response = diabetes.client.post(DIABETES + "/infer", content=raw, headers=headers)
         assert response.status_code == 400, raw
         assert isinstance(response.json()["error"], str)
-
-
-# -- V1 --------------------------------------------------------------------------------------
-
-
-def test_v1_instances_as_objects_or_lists(
-    diabetes: ServerProcess, expected: list[dict[str, Any]]
-) -> None:
-    instances: list[Any] = [as_object(r) if i % 2 else r for i, r in enumerate(DIABETES_ROWS)]
-    response = diabetes.client.post(
-        "/v1/models/diabetes-model:predict",
-        json={"instances": instances},
-        headers=diabetes.headers(),
-    )
-    assert response.status_code == 200, response.text
-    assert response.json() == {"predictions": [e["label"] for e in expected]}
-
-
-def test_v1_model_listing_and_readiness(diabetes: ServerProcess) -> None:
-    assert diabetes.client.get("/v1/models").json() == {"models": ["diabetes-model"]}
-    ready = diabetes.client.get("/v1/models/diabetes-model")
-    assert (ready.status_code, ready.json()) == (200, {"name": "diabetes-model", "ready": True})
-    assert diabetes.client.get("/v1/models/other").status_code == 404
-
-
-@pytest.mark.parametrize(
-    ("body", "status", "message"),
-    [
-        ({"instances": [DIABETES_ROWS[0][:7]]}, 400, "has 7 values; expected 8"),
-        ({"instances": [[*DIABETES_ROWS[0][:7], "fifty"]]}, 422, "Age: must be an integer"),
-        ({"instances": [DIABETES_ROWS[0], {"Age": 3}]}, 422, "row 1: Pregnancies"),
-        ({"instances": [42]}, 400, "instance 0 must be an object"),
-        ({"instances": []}, 422, "no rows"),
-        ({"rows": []}, 400, "instances"),
-    ],
-)
-def test_v1_bad_requests_say_what_is_wrong(
-    diabetes: ServerProcess, body: Any, status: int, message: str
-) -> None:
-    response = diabetes.client.post(
-        "/v1/models/diabetes-model:predict", json=body, headers=diabetes.headers()
-    )
-    assert response.status_code == status, response.text
-    assert message in response.json()["error"]
-
-
-def test_v1_unknown_model_and_missing_key(diabetes: ServerProcess) -> None:
-    body = {"instances": DIABETES_ROWS}
-    response = diabetes.client.post(
-        "/v1/models/other:predict", json=body, headers=diabetes.headers()
-    )
-    assert response.status_code == 404
-    assert "other" in response.json()["error"]
-    response = diabetes.client.post("/v1/models/diabetes-model:predict", json=body)
-    assert response.status_code == 401
-
-
-def test_protocol_routes_are_counted_by_template(diabetes: ServerProcess) -> None:
-    infer(diabetes, {"inputs": feature_tensors(DIABETES_ROWS)})
-    infer(diabetes, {"inputs": feature_tensors(DIABETES_ROWS)}, path="/v2/models/x/infer")
-    metrics = diabetes.client.get(
-        "/metrics", headers={"Authorization": f"Bearer {MONITORING_TOKEN}"}
-    ).text
-    assert 'route="/v2/models/{name}/infer",status="200"' in metrics
-    assert 'route="/v2/models/{name}/infer",status="404"' in metrics
-    assert "/v2/models/x/infer" not in metrics
