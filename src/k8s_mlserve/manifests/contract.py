@@ -22,6 +22,7 @@ METRICS_PATH: Final = "/metrics"
 
 UID: Final = 10001
 GID: Final = 10001
+BAKED_MODEL_DIR: Final = "/opt/k8s-mlserve/model"  # a model baked into the image
 
 MODELS_MOUNT: Final = "/models"
 LOGS_MOUNT: Final = "/logs"
@@ -45,6 +46,10 @@ ENV_REQUEST_LOG_DIR: Final = "MLSERVE_REQUEST_LOG__DIR"
 ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
 ENV_MLFLOW_TELEMETRY: Final = "MLFLOW_DISABLE_TELEMETRY"  # read by mlflow itself
 
+# The tracking server image k8s-mlserve builds (`k8s-mlserve build-stack`): MLflow's server at
+# the version of the client the package uses, with the PostgreSQL driver.
+MLFLOW_SERVER_VERSION: Final = "3.17.2"
+DEFAULT_MLFLOW_IMAGE: Final = f"k8s-mlserve-mlflow:{MLFLOW_SERVER_VERSION}"
 MLFLOW_PORT: Final = 5000
 MLFLOW_ARTIFACTS_MOUNT: Final = "/mlflow/artifacts"
 POSTGRES_PORT: Final = 5432

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import contract
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
 from .spec_types import (
     AccessMode,
@@ -255,7 +256,9 @@ class Postgres(Section):
 class MLflow(Section):
     """The MLflow tracking server (artifacts served from a claim) and its PostgreSQL."""
 
-    image: str = "ghcr.io/mlflow/mlflow:v2.17.2"
+    image: str = Field(
+        contract.DEFAULT_MLFLOW_IMAGE, description="built by k8s-mlserve build-stack by default"
+    )
     run_as_user: int = Field(10001, ge=1)
     workers: int = Field(2, ge=1, le=16, description="server worker processes")
     resources: Resources = resources("200m", "512Mi", "1", "1Gi")

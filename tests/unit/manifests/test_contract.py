@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,20 @@ def test_the_server_reads_the_rendered_settings_and_secret_files(
     assert settings.model.uri == "models:/demo-model@champion"
     assert str(settings.request_log.dir) == "/logs"
     assert settings.mlflow.tracking_uri == "http://demo-mlflow:5000"
+
+
+def test_the_default_tracking_server_is_the_image_k8s_mlserve_builds() -> None:
+    assert contract.MLFLOW_SERVER_VERSION == "3.17.2"
+    assert contract.DEFAULT_MLFLOW_IMAGE == "k8s-mlserve-mlflow:3.17.2"
+    mlflow = make_spec(mlflow={}).mlflow
+    assert mlflow is not None
+    assert mlflow.image == contract.DEFAULT_MLFLOW_IMAGE
+
+
+def test_the_tracking_server_matches_the_mlflow_client() -> None:
+    # A server of another minor release than the client may not speak the same REST API.
+    try:
+        client = importlib.metadata.version("mlflow")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("the mlflow extra is not installed")
+    assert client.split(".")[:2] == contract.MLFLOW_SERVER_VERSION.split(".")[:2]

@@ -30,7 +30,7 @@ def test_mlflow_server_uses_postgres_and_serves_artifacts() -> None:
     objects = _stack()
     deployment = objects["Deployment/demo-mlflow"]
     c = api_container(deployment)
-    assert c["image"] == "ghcr.io/mlflow/mlflow:v2.17.2"
+    assert c["image"] == "k8s-mlserve-mlflow:3.17.2"  # built by k8s-mlserve build-stack
     assert c["command"] == ["mlflow", "server"]
     assert c["args"] == [
         "--host",
