@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..errors import ConfigurationError
 from . import contract
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
 from .spec_types import (
@@ -367,9 +368,31 @@ class DeploymentSpec(Section):
         return []
 
     @property
+    def pins_kubernetes_version(self) -> bool:
+        """Whether the spec names its target version (else it follows the cluster's)."""
+        return "kubernetes_version" in self.model_fields_set
+
+    @property
     def target_namespace(self) -> str:
         return self.namespace or self.name
 
     @property
     def model_name(self) -> str:
         return self.model.name or self.name
+
+
+def for_cluster(spec: DeploymentSpec, version: KubeVersion) -> DeploymentSpec:
+    """The spec targeted at a cluster of ``version``, unless the spec pins its own version.
+
+    A pinned version is the user's choice and is kept, even when it differs from the cluster's.
+    The result still counts as not pinned, so it can be targeted again.
+    """
+    if spec.pins_kubernetes_version:
+        return spec
+    if version < OLDEST_SUPPORTED:
+        raise ConfigurationError(
+            f"the cluster runs Kubernetes {version}; the oldest supported version is "
+            f"{OLDEST_SUPPORTED}"
+        )
+    values = {**dict(spec), "kubernetes_version": version}
+    return DeploymentSpec.model_construct(_fields_set=set(spec.model_fields_set), **values)

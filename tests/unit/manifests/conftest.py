@@ -20,6 +20,15 @@ def example_path(name: str) -> Path:
     return ROOT / "examples" / name / "deploy.yaml"
 
 
+def example_specs() -> list[Path]:
+    """Every example's deployment spec, the ones added later included."""
+    return sorted(ROOT.glob("examples/*/deploy*.yaml"))
+
+
+def relative(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
 def example_data(name: str) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(example_path(name).read_text())
     return data

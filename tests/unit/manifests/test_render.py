@@ -22,6 +22,7 @@ def test_public_api_is_pinned() -> None:
         "Manifest",
         "SecretSource",
         "build_objects",
+        "for_cluster",
         "load_spec",
         "parse_spec",
         "render",

@@ -4,14 +4,31 @@ is valid for the oldest supported and a current Kubernetes, and the stacks are s
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
-from k8s_mlserve.manifests import DEFAULT_TARGET, KubeVersion, parse_spec, render
+from k8s_mlserve.manifests import (
+    DEFAULT_TARGET,
+    KubeVersion,
+    for_cluster,
+    load_spec,
+    parse_spec,
+    render,
+)
 
-from .conftest import EXAMPLES, STRATEGIES, counting_source, example_data, variation
+from .conftest import (
+    EXAMPLES,
+    STRATEGIES,
+    counting_source,
+    example_data,
+    example_specs,
+    relative,
+    variation,
+)
 from .schema_validation import schema_dir, shipped_versions, validate
 from .stack_checks import External, check_stack
 
@@ -35,14 +52,20 @@ def test_the_oldest_and_a_current_version_have_schemas() -> None:
     assert KubeVersion.parse(CURRENT) >= DEFAULT_TARGET or str(DEFAULT_TARGET) in shipped_versions()
 
 
-@pytest.mark.parametrize("target", [*TARGETS, str(DEFAULT_TARGET), "1.25"])
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_examples_as_written_are_valid(name: str, target: str) -> None:
-    data = example_data(name)
-    manifests = _render(data, target)
+def test_every_example_is_found() -> None:
+    assert {p.parent.name for p in example_specs()} >= set(EXAMPLES)
+
+
+@pytest.mark.parametrize("target", ["1.20", "1.25", str(DEFAULT_TARGET), CURRENT])
+@pytest.mark.parametrize("path", example_specs(), ids=relative)
+def test_examples_as_written_are_valid(path: Path, target: str) -> None:
+    # As a cluster of that version would get them: examples follow the cluster's version.
+    spec = for_cluster(load_spec(path), KubeVersion.parse(target))
+    assert str(spec.kubernetes_version) == target
+    manifests = render(spec, counting_source())
     errors = [e for m in manifests for e in validate(m, target)]
     assert errors == []
-    assert check_stack(manifests, _external(data)) == []
+    assert check_stack(manifests, _external(yaml.safe_load(path.read_text()))) == []
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.manifests import KubeVersion, load_spec, parse_spec
+from k8s_mlserve.manifests import DEFAULT_TARGET, KubeVersion, for_cluster, load_spec, parse_spec
 from k8s_mlserve.manifests.spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy
 
-from .conftest import EXAMPLES, example_path, minimal
+from .conftest import EXAMPLES, example_path, example_specs, minimal, relative
 
 
 def _error(**overrides: Any) -> str:
@@ -22,7 +22,13 @@ def _error(**overrides: Any) -> str:
 def test_examples_load(name: str) -> None:
     spec = load_spec(example_path(name))
     assert spec.name == name
-    assert spec.kubernetes_version == KubeVersion(1, 20)
+    assert spec.kubernetes_version == DEFAULT_TARGET
+
+
+@pytest.mark.parametrize("path", example_specs(), ids=relative)
+def test_examples_pin_no_cluster_version(path: Path) -> None:
+    # They deploy to whatever cluster they are given (see for_cluster).
+    assert not load_spec(path).pins_kubernetes_version
 
 
 def test_example_strategies_cover_all_three() -> None:
@@ -105,6 +111,30 @@ def test_a_float_tag_must_be_quoted() -> None:
 )
 def test_kubernetes_version(version: str, expected: KubeVersion) -> None:
     assert parse_spec(minimal(kubernetes_version=version)).kubernetes_version == expected
+
+
+def test_a_spec_follows_the_cluster_unless_it_pins_a_version() -> None:
+    free = parse_spec(minimal())
+    assert not free.pins_kubernetes_version
+    assert "kubernetes_version" not in free.model_fields_set
+    targeted = for_cluster(free, KubeVersion(1, 27))
+    assert targeted.kubernetes_version == KubeVersion(1, 27)
+    assert not targeted.pins_kubernetes_version  # may be targeted again
+    assert for_cluster(targeted, KubeVersion(1, 31)).kubernetes_version == KubeVersion(1, 31)
+    assert targeted.model_dump(exclude={"kubernetes_version"}) == free.model_dump(
+        exclude={"kubernetes_version"}
+    )
+    pinned = parse_spec(minimal(kubernetes_version="1.20"))
+    assert pinned.pins_kubernetes_version
+    assert for_cluster(pinned, KubeVersion(1, 34)) is pinned
+    # an explicit override, like --kubernetes-version, pins too
+    overridden = free.model_copy(update={"kubernetes_version": KubeVersion(1, 22)})
+    assert for_cluster(overridden, KubeVersion(1, 34)).kubernetes_version == KubeVersion(1, 22)
+
+
+def test_a_cluster_older_than_supported_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"the cluster runs Kubernetes 1\.19; the oldest"):
+        for_cluster(parse_spec(minimal()), KubeVersion(1, 19))
 
 
 def test_kubernetes_version_too_old_or_unquoted() -> None:
