@@ -7,7 +7,7 @@ them out. Never imports the server.
 
 from __future__ import annotations
 
-from .config import SecretSource
+from .config import SecretSource, generated_secret_keys
 from .render import Manifest, build_objects, render, to_yaml, write_directory
 from .spec import DeploymentSpec, for_cluster
 from .spec_loading import load_spec, parse_spec
@@ -22,6 +22,7 @@ __all__ = [
     "SecretSource",
     "build_objects",
     "for_cluster",
+    "generated_secret_keys",
     "load_spec",
     "parse_spec",
     "render",

@@ -1,5 +1,5 @@
 """The ConfigMap (non-secret settings) and the Secrets, with secret values resolved at render
-time from the environment, a file or a random generator."""
+time from the environment, a file, or a random generator unless a value to keep is given."""
 
 from __future__ import annotations
 
@@ -29,13 +29,24 @@ def _token(length: int) -> str:
 
 @dataclass(frozen=True)
 class SecretSource:
-    """Where render-time secret values come from; tests pass their own."""
+    """Where render-time secret values come from; tests pass their own.
+
+    ``keep`` holds values to keep, by Secret name and key (typically read from the live
+    cluster): a ``generate: true`` value found there is reused instead of generated again, so
+    re-applying keeps it. ``from_env`` and ``from_file`` values always win over kept ones.
+    """
 
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     token: Callable[[int], str] = _token
+    keep: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
-    def resolve(self, value: SecretValue, where: str) -> str:
-        """The value of a secret, or a ``ConfigurationError`` naming the spec field."""
+    def resolve(
+        self, value: SecretValue, where: str, *, secret: str | None = None, key: str | None = None
+    ) -> str:
+        """The value of a secret, or a ``ConfigurationError`` naming the spec field.
+
+        ``secret`` and ``key`` say where the value goes, for a kept value to be found.
+        """
         if value.from_env is not None:
             if value.from_env not in self.environ or not self.environ[value.from_env].strip():
                 raise ConfigurationError(
@@ -52,7 +63,8 @@ class SecretSource:
             if not text:
                 raise ConfigurationError(f"{where}.from_file: {value.from_file} is empty")
             return text
-        return self.token(value.length)
+        kept = self.keep.get(secret, {}).get(key) if secret and key else None
+        return kept if kept else self.token(value.length)
 
 
 def tracking_uri(spec: DeploymentSpec) -> str:
@@ -130,24 +142,46 @@ def build_config_map(spec: DeploymentSpec) -> client.V1ConfigMap:
     )
 
 
-def build_api_secret(spec: DeploymentSpec, source: SecretSource) -> client.V1Secret | None:
-    """The Secret mounted as files in the API pods; none when an existing one is used."""
+def _api_secret_values(spec: DeploymentSpec) -> dict[str, tuple[SecretValue, str]]:
+    """The rendered API Secret's keys, with their values' spec and spec path."""
     s = spec.secrets
     if s.existing is not None:
-        return None
-    data: dict[str, str] = {}
-    if s.api_keys is not None:
-        data[contract.API_KEYS_FILE] = source.resolve(s.api_keys, "secrets.api_keys")
-    if s.monitoring_token is not None:
-        data[contract.MONITORING_TOKEN_FILE] = source.resolve(
-            s.monitoring_token, "secrets.monitoring_token"
-        )
+        return {}
+    values = {
+        contract.API_KEYS_FILE: (s.api_keys, "secrets.api_keys"),
+        contract.MONITORING_TOKEN_FILE: (s.monitoring_token, "secrets.monitoring_token"),
+    }
+    return {key: (value, where) for key, (value, where) in values.items() if value is not None}
+
+
+def generated_secret_keys(spec: DeploymentSpec) -> dict[str, list[str]]:
+    """The rendered Secrets' keys holding generated values, by Secret name: what to read back
+    from a live cluster and pass as ``SecretSource(keep=...)`` to keep them across applies."""
+    found = {
+        names(spec).secret: [
+            key for key, (value, _) in _api_secret_values(spec).items() if value.generate
+        ]
+    }
+    if spec.mlflow is not None:
+        pg = spec.mlflow.postgres
+        if pg.existing_secret is None and pg.password.generate:
+            found[names(spec).postgres_secret] = [contract.POSTGRES_PASSWORD_KEY]
+    return {name: keys for name, keys in found.items() if keys}
+
+
+def build_api_secret(spec: DeploymentSpec, source: SecretSource) -> client.V1Secret | None:
+    """The Secret mounted as files in the API pods; none when an existing one is used."""
+    name = names(spec).secret
+    data = {
+        key: source.resolve(value, where, secret=name, key=key)
+        for key, (value, where) in _api_secret_values(spec).items()
+    }
     if not data:
         return None
     return client.V1Secret(
         api_version=api_version("Secret", spec.kubernetes_version),
         kind="Secret",
-        metadata=_meta(spec, names(spec).secret, naming.API),
+        metadata=_meta(spec, name, naming.API),
         type="Opaque",
         string_data=data,
     )
@@ -159,7 +193,10 @@ def build_postgres_secret(spec: DeploymentSpec, source: SecretSource) -> client.
     pg = spec.mlflow.postgres
     if pg.existing_secret is not None:
         return None
-    password = source.resolve(pg.password, "mlflow.postgres.password")
+    name = names(spec).postgres_secret
+    password = source.resolve(
+        pg.password, "mlflow.postgres.password", secret=name, key=contract.POSTGRES_PASSWORD_KEY
+    )
     if not _URI_SAFE.match(password):
         raise ConfigurationError(
             "mlflow.postgres.password: use only letters, digits and '._~-', because the password "
@@ -168,7 +205,7 @@ def build_postgres_secret(spec: DeploymentSpec, source: SecretSource) -> client.
     return client.V1Secret(
         api_version=api_version("Secret", spec.kubernetes_version),
         kind="Secret",
-        metadata=_meta(spec, names(spec).postgres_secret, naming.POSTGRES),
+        metadata=_meta(spec, name, naming.POSTGRES),
         type="Opaque",
         string_data={
             contract.POSTGRES_DB_KEY: pg.database,

@@ -96,7 +96,8 @@ def render(spec: DeploymentSpec, source: SecretSource | None = None) -> list[Man
     """The spec's objects as plain data, in a stable order, ready to dump or apply.
 
     Secret values are resolved now (``source`` defaults to the process environment and a
-    random generator), so two renders of a spec with generated values differ in those only.
+    random generator), so two renders of a spec with generated values differ in those only,
+    unless ``source`` keeps them (``SecretSource(keep=...)``, see ``generated_secret_keys``).
     """
     api = client.ApiClient()
     manifests = [

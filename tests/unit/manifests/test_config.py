@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.manifests import SecretSource, render
+from k8s_mlserve.manifests import DeploymentSpec, SecretSource, generated_secret_keys, render
 from k8s_mlserve.manifests.config import (
     build_api_secret,
     build_postgres_secret,
@@ -131,3 +132,88 @@ def test_postgres_credentials() -> None:
         build_postgres_secret(spec, SecretSource(environ={"PGPASS": "p@ss/word"}))
     existing = make_spec(mlflow={"postgres": {"existing_secret": "pg"}})
     assert build_postgres_secret(existing, counting_source()) is None
+
+
+def _secrets(manifests: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {m["metadata"]["name"]: m["stringData"] for m in manifests if m["kind"] == "Secret"}
+
+
+def _api_secret_data(spec: DeploymentSpec, source: SecretSource) -> dict[str, str]:
+    secret = build_api_secret(spec, source)
+    assert secret is not None
+    assert secret.string_data is not None
+    return dict(secret.string_data)
+
+
+def test_generated_secret_keys_name_what_to_keep() -> None:
+    assert generated_secret_keys(make_spec()) == {
+        "demo-secrets": ["auth__api_keys", "auth__monitoring_token"]
+    }
+    assert generated_secret_keys(make_spec(mlflow={})) == {
+        "demo-secrets": ["auth__api_keys", "auth__monitoring_token"],
+        "demo-postgres": ["POSTGRES_PASSWORD"],
+    }
+    mixed = make_spec(
+        secrets={"api_keys": {"from_env": "KEYS"}},
+        mlflow={"postgres": {"password": {"from_env": "PGPASS"}}},
+    )
+    assert generated_secret_keys(mixed) == {"demo-secrets": ["auth__monitoring_token"]}
+    none = make_spec(secrets={"existing": "mine"}, mlflow={"postgres": {"existing_secret": "pg"}})
+    assert generated_secret_keys(none) == {}
+    assert generated_secret_keys(make_spec(secrets={"api_keys": None})) == {
+        "demo-secrets": ["auth__monitoring_token"]
+    }
+
+
+def test_kept_values_survive_rendering_again() -> None:
+    spec = make_spec(mlflow={})
+    first = _secrets(render(spec))
+    keep = {
+        name: {key: first[name][key] for key in keys}
+        for name, keys in generated_secret_keys(spec).items()
+    }
+    again = [_secrets(render(spec, SecretSource(keep=keep))) for _ in range(2)]
+    assert again[0] == again[1] == first
+    assert _secrets(render(spec)) != first  # without keep, generated again
+
+
+def test_a_kept_value_fills_only_its_own_key() -> None:
+    source = SecretSource(
+        keep={"demo-secrets": {"auth__api_keys": "kept-key"}}, token=lambda n: "g"
+    )
+    secret = _api_secret_data(make_spec(), source)
+    assert secret == {"auth__api_keys": "kept-key", "auth__monitoring_token": "g"}
+    # an empty kept value, or one of another Secret, is not a value to keep
+    empty = SecretSource(keep={"demo-secrets": {"auth__api_keys": ""}}, token=lambda n: "g")
+    assert _api_secret_data(make_spec(), empty)["auth__api_keys"] == "g"
+    other = SecretSource(keep={"other": {"auth__api_keys": "k"}}, token=lambda n: "g")
+    assert _api_secret_data(make_spec(), other)["auth__api_keys"] == "g"
+
+
+def test_environment_and_files_win_over_kept_values(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("from-a-file\n")
+    spec = make_spec(
+        secrets={
+            "api_keys": {"from_env": "KEYS"},
+            "monitoring_token": {"from_file": tmp_path / "token"},
+        },
+        mlflow={"postgres": {"password": {"from_env": "PGPASS"}}},
+    )
+    keep = {
+        "demo-secrets": {"auth__api_keys": "old-key", "auth__monitoring_token": "old-token"},
+        "demo-postgres": {"POSTGRES_PASSWORD": "old-password"},
+    }
+    source = SecretSource(environ={"KEYS": "rotated", "PGPASS": "new-password"}, keep=keep)
+    secrets = _secrets(render(spec, source))
+    assert secrets["demo-secrets"] == {
+        "auth__api_keys": "rotated",
+        "auth__monitoring_token": "from-a-file",
+    }
+    assert secrets["demo-postgres"]["POSTGRES_PASSWORD"] == "new-password"
+
+
+def test_a_kept_postgres_password_is_still_checked() -> None:
+    spec = make_spec(mlflow={})
+    source = SecretSource(keep={"demo-postgres": {"POSTGRES_PASSWORD": "p@ss/word"}})
+    with pytest.raises(ConfigurationError, match=r"mlflow\.postgres\.password: use only letters"):
+        build_postgres_secret(spec, source)

@@ -23,6 +23,7 @@ def test_public_api_is_pinned() -> None:
         "SecretSource",
         "build_objects",
         "for_cluster",
+        "generated_secret_keys",
         "load_spec",
         "parse_spec",
         "render",
