@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from k8s_mlserve.__version__ import __version__
-from k8s_mlserve.manifests.dockerfile import UID
+from k8s_mlserve.manifests.contract import UID
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.images import (
     LOCAL_BASE_IMAGE,

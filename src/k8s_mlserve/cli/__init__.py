@@ -22,10 +22,12 @@ COMMAND_MODULES = (
     "demo",
     "config",
     "dockerfile",
+    "build",
     "drift",
     "registry",
     "manifests",
     "rollout",
+    "cluster",
 )
 
 

@@ -12,14 +12,24 @@ from ..manifests.dockerfile import DEFAULT_BASE_IMAGE, DOCKERIGNORE, render_dock
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "dockerfile", help="write a Dockerfile (and .dockerignore) for serving your model"
+        "dockerfile",
+        help="write a Dockerfile (and .dockerignore) for serving your model",
+        description="Write the multi-stage Dockerfile `k8s-mlserve build` uses, to build by hand "
+        "or in CI: k8s-mlserve from wheels/, your requirements.txt, library pins from "
+        "constraints.txt, and with --bake-model the bundle in model/.",
     )
-    parser.add_argument("directory", type=Path, nargs="?", default=Path("."))
-    parser.add_argument("--base-image", default=DEFAULT_BASE_IMAGE)
     parser.add_argument(
-        "--from-source",
+        "directory", type=Path, nargs="?", default=Path("."), help="the model project (default: .)"
+    )
+    parser.add_argument(
+        "--base-image",
+        default=DEFAULT_BASE_IMAGE,
+        help=f"default base image (default: {DEFAULT_BASE_IMAGE})",
+    )
+    parser.add_argument(
+        "--bake-model",
         action="store_true",
-        help="install the package in the directory instead of k8s-mlserve from the index",
+        help="copy the bundle in model/ into the image and serve it from there",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     parser.set_defaults(handler=run)
@@ -31,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{directory} is not a directory")
     files = {
         directory / "Dockerfile": render_dockerfile(
-            "source" if args.from_source else "pypi", base_image=args.base_image
+            base_image=args.base_image, bake_model=args.bake_model
         ),
         directory / ".dockerignore": DOCKERIGNORE,
     }

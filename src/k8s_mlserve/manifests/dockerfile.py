@@ -1,27 +1,39 @@
 """The server's container image: a multi-stage Dockerfile and its ``.dockerignore``.
 
-The same text builds this project (``install="source"``: the build context is the package) and a
-user's model project (``install="pypi"``: k8s-mlserve from the index plus the project's
-``requirements.txt``). The final stage has no compiler and no pip cache, runs as a fixed non-root
-uid that the generated manifests also use, and starts ``k8s-mlserve serve``.
+One text serves every build. The builder stage installs k8s-mlserve from a wheel in the build
+context (``wheels/``, built from a source tree or given; no package index needed for it), the
+project's ``requirements.txt``, and ``constraints.txt``, which pins the libraries a bundle was
+trained with. With ``bake_model`` the final stage carries the model bundle (``model/`` in the
+context) at ``BAKED_MODEL_DIR``. The final stage has no compiler and no pip cache, runs as a fixed
+non-root uid that the generated manifests also use, and starts ``k8s-mlserve serve``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final
 
 from ..__version__ import __version__
+from .contract import BAKED_MODEL_DIR, UID
 
-UID = 10001
-DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
+DEFAULT_BASE_IMAGE: Final = "python:3.11-slim-bookworm"
+WHEELS_DIR: Final = "wheels"
+MODEL_DIR: Final = "model"
+REQUIREMENTS_FILE: Final = "requirements.txt"
+CONSTRAINTS_FILE: Final = "constraints.txt"
+CA_FILE: Final = "build-ca.crt"
 
 _HEADER = """\
-# Multi-stage image for k8s-mlserve. Build with:
+# Multi-stage image for a model served by k8s-mlserve, written by `k8s-mlserve dockerfile`.
+# `k8s-mlserve build` assembles the context and builds it; by hand:
+#   wheels/k8s_mlserve-{version}-py3-none-any.whl  (pip wheel --no-deps -w wheels K8S-MLSERVE-SRC)
+#   wheels/*.whl        your project as a wheel, when it is a package (optional)
+#   requirements.txt    your model's own dependencies (optional)
+#   constraints.txt     library pins, e.g. scikit-learn==1.5.2 (optional)
 #   docker build -t my-model-api:1.0.0 .
 # On a machine that cannot pull images, pass a local base with python3 and venv:
 #   docker build --build-arg BASE_IMAGE=local/debian-python:bookworm -t my-model-api:1.0.0 .
-# Where pip needs an extra CA bundle to reach the index, put it in the build context as
-# build-ca.crt: only the builder stage sees it.
+# Where pip needs an extra CA bundle to reach the index, put it in the context as build-ca.crt:
+# only the builder stage sees it.
 ARG BASE_IMAGE={base}
 
 FROM ${{BASE_IMAGE}} AS builder
@@ -29,20 +41,12 @@ ARG EXTRAS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/venv
 WORKDIR /build
-"""
-
-_SOURCE = """\
-COPY pyproject.toml README.md build-ca.cr[t] ./
-COPY src ./src
-RUN if [ -f build-ca.crt ]; then export PIP_CERT=/build/build-ca.crt; fi; \\
-    /opt/venv/bin/pip install --quiet ".${{EXTRAS}}"
-"""
-
-_PYPI = """\
-COPY requirements.tx[t] build-ca.cr[t] ./
-RUN if [ -f build-ca.crt ]; then export PIP_CERT=/build/build-ca.crt; fi; \\
-    /opt/venv/bin/pip install --quiet "k8s-mlserve${{EXTRAS}}=={version}" \\
-    && if [ -f requirements.txt ]; then /opt/venv/bin/pip install --quiet -r requirements.txt; fi
+COPY {wheels}/ {requirements}* {constraints}* {ca}* ./
+RUN if [ -f {ca} ]; then export PIP_CERT=/build/{ca}; fi; \\
+    touch {requirements} {constraints}; \\
+    /opt/venv/bin/pip install --quiet --constraint {constraints} \\
+      "/build/k8s_mlserve-{version}-py3-none-any.whl${{EXTRAS}}" --requirement {requirements} \\
+      $(find /build -maxdepth 1 -name '*.whl' ! -name 'k8s_mlserve-*')
 """
 
 _FINAL = """\
@@ -57,6 +61,15 @@ ENV PATH=/opt/venv/bin:$PATH \\
     PYTHONUNBUFFERED=1 \\
     MLSERVE_SERVER__HOST=0.0.0.0 \\
     MLSERVE_SERVER__PORT=8000
+"""
+
+_BAKED = """\
+# The model bundle, read-only and owned by root: the server only reads it.
+COPY {model}/ {baked}/
+ENV MLSERVE_MODEL__PATH={baked}
+"""
+
+_ENTRY = """\
 USER {uid}:{uid}
 WORKDIR /tmp
 EXPOSE 8000
@@ -77,6 +90,7 @@ DOCKERIGNORE = """\
 .demo
 models
 artifacts
+mlruns
 benchmarks/results
 tests
 *.joblib
@@ -85,13 +99,27 @@ secrets
 """
 
 
+def wheel_name(version: str = __version__) -> str:
+    """The file name of the k8s-mlserve wheel the Dockerfile installs."""
+    return f"k8s_mlserve-{version}-py3-none-any.whl"
+
+
 def render_dockerfile(
-    install: Literal["source", "pypi"] = "pypi",
     *,
     base_image: str = DEFAULT_BASE_IMAGE,
+    bake_model: bool = False,
     version: str = __version__,
 ) -> str:
-    """The Dockerfile text for building from this source tree or from the package index."""
-    body = _SOURCE if install == "source" else _PYPI
-    text = _HEADER + body + _FINAL
-    return text.format(base=base_image, uid=UID, version=version)
+    """The Dockerfile text (see the module docstring)."""
+    text = _HEADER + _FINAL + (_BAKED if bake_model else "") + _ENTRY
+    return text.format(
+        base=base_image,
+        uid=UID,
+        version=version,
+        wheels=WHEELS_DIR,
+        requirements=REQUIREMENTS_FILE,
+        constraints=CONSTRAINTS_FILE,
+        ca=CA_FILE,
+        model=MODEL_DIR,
+        baked=BAKED_MODEL_DIR,
+    )

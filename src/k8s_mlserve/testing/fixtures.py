@@ -3,8 +3,9 @@
 Local: ``mlserve_bundle`` (a model to serve), ``mlserve_secrets``, ``mlserve_server`` and
 ``mlserve_server_factory`` (``k8s-mlserve serve`` subprocesses), ``mlserve_mlflow`` (an MLflow
 tracking server). Cluster: ``mlserve_cluster``, ``mlserve_image_loader``, ``mlserve_image``,
-``mlserve_deploy`` and ``mlserve_stack``. Expensive ones are session-scoped; a project overrides
-any of them by defining a fixture of the same name in its ``conftest.py``.
+``mlserve_stack_images``, ``mlserve_deploy`` and ``mlserve_stack``. Expensive ones are
+session-scoped; a project overrides any of them by defining a fixture of the same name in its
+``conftest.py``.
 
 Only light modules are imported here, since pytest imports the plugin in every session: the
 cluster, stack and training code is imported by the fixtures that need it.
@@ -13,7 +14,7 @@ cluster, stack and training code is imported by the fixtures that need it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from .options import MlserveOptions, find_executable
 from .server import SecretsDir, ServerFactory, ServerProcess
 
 if TYPE_CHECKING:
-    from .cluster import Cluster
+    from ..kube.cluster import Cluster
     from .loader import ImageLoader
     from .stack import DeployedStack, StackDeployer
 
@@ -113,7 +114,7 @@ def mlserve_cluster(
     mlserve_options: MlserveOptions, pytestconfig: pytest.Config
 ) -> Iterator[Cluster]:
     """The Kubernetes cluster: --kubeconfig, or one made with kind (--kind); skips without one."""
-    from .cluster import Cluster
+    from ..kube.cluster import Cluster
     from .kind import kind_cluster
 
     problem = session.problem(pytestconfig)
@@ -176,15 +177,48 @@ def mlserve_image(
             if not images.image_exists(tag):
                 images.build_server_image(root, tag, base_image=base, extras=extras)
         else:
+            # A model project: k8s-mlserve from a wheel, the project (when it is a package) and
+            # its requirements, as `k8s-mlserve build` makes it.
             project = pytestconfig.rootpath
-            requirements = project / "requirements.txt"
-            content = requirements.read_bytes() if requirements.is_file() else b""
+            content = b"".join(
+                path.read_bytes()
+                for path in (project / "requirements.txt", project / "pyproject.toml")
+                if path.is_file()
+            )
+            wheel = mlserve_options.wheel
+            if wheel is not None and wheel.is_file():
+                content += wheel.read_bytes()
             digest = hashlib.sha256(content + f"{base}{extras}".encode()).hexdigest()[:12]
             tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
+            if wheel is not None and wheel.is_dir():
+                tag += f"-{images.source_digest(wheel)}"
             if not images.image_exists(tag):
-                images.build_project_image(project, tag, base_image=base, extras=extras)
+                images.build_project_image(
+                    project, tag, wheel=wheel, base_image=base, extras=extras
+                )
     mlserve_image_loader.load(tag)
     return tag
+
+
+@pytest.fixture(scope="session")
+def mlserve_stack_images(
+    mlserve_options: MlserveOptions, mlserve_image_loader: ImageLoader
+) -> Callable[[], tuple[str, str]]:
+    """The MLflow and PostgreSQL images of MLflow stacks, as a function: called when a stack
+    needs them, it builds what is set to ``build`` (once) and loads both into the cluster."""
+    chosen: list[tuple[str, str]] = []
+
+    def images() -> tuple[str, str]:
+        if not chosen:
+            from .stack_images import stack_images
+
+            pair = stack_images(mlserve_options)
+            for image in pair:
+                mlserve_image_loader.load(image)
+            chosen.append(pair)
+        return chosen[0]
+
+    return images
 
 
 @pytest.fixture(scope="session")
@@ -193,6 +227,7 @@ def mlserve_deploy(
     mlserve_cluster: Cluster,
     mlserve_image: str,
     mlserve_image_loader: ImageLoader,
+    mlserve_stack_images: Callable[[], tuple[str, str]],
     pytestconfig: pytest.Config,
 ) -> Iterator[StackDeployer]:
     """Deploys stacks: `with mlserve_deploy.deploy("iris", overrides={...}) as stack: ...`."""
@@ -209,6 +244,7 @@ def mlserve_deploy(
         data_dir=mlserve_options.data_dir,
         keep_namespace=mlserve_options.keep_namespace,
         timeout=mlserve_options.deploy_timeout,
+        stack_images=mlserve_stack_images,
     )
     yield deployer
     deployer.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .cluster import Cluster
+from ..kube.cluster import Cluster
 
 
 @contextmanager

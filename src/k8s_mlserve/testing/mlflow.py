@@ -21,7 +21,7 @@ from typing import IO
 
 import httpx
 
-from .server import StopWaiting, free_port, wait_for
+from ..kube.waiting import StopWaiting, free_port, wait_for
 
 # MLflow 3 also starts a pool of background job consumers, which tracking and the model
 # registry do not need (they triple the start-up time on a small machine), and reports usage

@@ -14,6 +14,9 @@ so that CI can configure a plain ``pytest`` run; the command line wins.
 | ``--base-image`` | ``K8S_MLSERVE_BASE_IMAGE`` | base of the built server image |
 | ``--mlserve-image`` | ``K8S_MLSERVE_IMAGE`` | use this image instead of building one |
 | ``--mlserve-image-extras`` | ``K8S_MLSERVE_IMAGE_EXTRAS`` | e.g. ``[mlflow]`` |
+| ``--mlserve-wheel`` | ``K8S_MLSERVE_WHEEL`` | k8s-mlserve wheel or source tree for images |
+| ``--mlserve-mlflow-image`` | ``K8S_MLSERVE_MLFLOW_IMAGE`` | MLflow image, or ``build`` (default) |
+| ``--mlserve-postgres-image`` | ``K8S_MLSERVE_POSTGRES_IMAGE`` | ``postgres:16``, or ``build`` |
 | ``--mlserve-model`` | ``K8S_MLSERVE_MODEL`` | the bundle or registry to serve |
 | ``--mlserve-data-dir`` | ``K8S_MLSERVE_DATA_DIR`` | where the examples' CSV files are |
 | ``--mlserve-mlflow-backend`` | ``K8S_MLSERVE_MLFLOW_BACKEND`` | e.g. ``postgresql://...`` |
@@ -37,6 +40,8 @@ import pytest
 from .loader import CommandLoader
 
 DEFAULT_KIND_CLUSTER = "k8s-mlserve"
+BUILD = "build"  # build the image from the Dockerfile shipped with k8s-mlserve
+OFFICIAL_POSTGRES = "postgres:16"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -53,6 +58,9 @@ ENV = {
     "base_image": "K8S_MLSERVE_BASE_IMAGE",
     "mlserve_image": "K8S_MLSERVE_IMAGE",
     "mlserve_image_extras": "K8S_MLSERVE_IMAGE_EXTRAS",
+    "mlserve_wheel": "K8S_MLSERVE_WHEEL",
+    "mlserve_mlflow_image": "K8S_MLSERVE_MLFLOW_IMAGE",
+    "mlserve_postgres_image": "K8S_MLSERVE_POSTGRES_IMAGE",
     "mlserve_model": "K8S_MLSERVE_MODEL",
     "mlserve_data_dir": "K8S_MLSERVE_DATA_DIR",
     "mlserve_mlflow_backend": "K8S_MLSERVE_MLFLOW_BACKEND",
@@ -75,6 +83,9 @@ class MlserveOptions:
     base_image: str | None = None
     image: str | None = None
     image_extras: str = ""
+    wheel: Path | None = None
+    mlflow_image: str = BUILD
+    postgres_image: str = OFFICIAL_POSTGRES
     model: Path | None = None
     data_dir: Path | None = None
     mlflow_backend: str | None = None
@@ -154,6 +165,9 @@ def options_from_config(
         base_image=raw("base_image"),
         image=raw("mlserve_image"),
         image_extras=raw("mlserve_image_extras") or "",
+        wheel=path("mlserve_wheel"),
+        mlflow_image=raw("mlserve_mlflow_image") or BUILD,
+        postgres_image=raw("mlserve_postgres_image") or OFFICIAL_POSTGRES,
         model=path("mlserve_model"),
         data_dir=path("mlserve_data_dir"),
         mlflow_backend=raw("mlserve_mlflow_backend"),

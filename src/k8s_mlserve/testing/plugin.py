@@ -159,6 +159,28 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="extras installed in the built image, e.g. [mlflow]" + env("mlserve_image_extras"),
     )
     group.addoption(
+        "--mlserve-wheel",
+        dest="mlserve_wheel",
+        default=None,
+        help="k8s-mlserve wheel (or source tree) installed in a model project's image (default: "
+        "the project's wheels/ or dist/, or the source tree k8s-mlserve runs from)"
+        + env("mlserve_wheel"),
+    )
+    group.addoption(
+        "--mlserve-mlflow-image",
+        dest="mlserve_mlflow_image",
+        default=None,
+        help="MLflow image of MLflow stacks, or 'build' to build k8s-mlserve's (default)"
+        + env("mlserve_mlflow_image"),
+    )
+    group.addoption(
+        "--mlserve-postgres-image",
+        dest="mlserve_postgres_image",
+        default=None,
+        help="PostgreSQL image of MLflow stacks (default postgres:16), or 'build' for clusters "
+        "that cannot pull" + env("mlserve_postgres_image"),
+    )
+    group.addoption(
         "--mlserve-model",
         dest="mlserve_model",
         default=None,

@@ -8,7 +8,8 @@ mapping) and:
 2. creates the namespace and applies the configuration, Secrets, claims and Services;
 3. copies what pods cannot download into the models claim with a short-lived pod: the example's
    dataset (pods have no network access to fetch it; ``training.data`` is pointed at the copy) or a
-   model registry given with ``model=`` for a spec without a training Job;
+   model registry given with ``model=`` for a spec without a training Job; a single bundle given
+   with ``model=`` is published the way users do it, with ``k8s-mlserve push``;
 4. starts the other Deployments (the MLflow stack), then the training Job and waits for it to
    complete, then the API Deployments and waits for each rollout;
 5. reads the API key and the monitoring token back from the Secret, and port-forwards the API
@@ -22,8 +23,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +34,14 @@ from typing import Any
 
 import httpx
 
+from ..kube.claims import copy_to_claim
+from ..kube.cluster import Cluster
+from ..kube.portforward import PortForward
+from ..kube.waiting import wait_for
 from ..manifests import DeploymentSpec, render
 from ..manifests.contract import API_KEYS_FILE, MONITORING_TOKEN_FILE
-from .cluster import Cluster
+from ..model.bundle import is_bundle
 from .loader import ImageLoader
-from .portforward import PortForward
-from .seeding import copy_to_claim
-from .server import wait_for
 from .specs import (
     DATASETS_DIR,
     StackError,
@@ -75,6 +79,7 @@ class DeployedStack:
     monitoring_token: str | None
     source: str | Path | Mapping[str, Any] = field(repr=False, default="")
     overrides: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    image: str | None = field(repr=False, default=None)
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -120,6 +125,28 @@ class DeployedStack:
         """Port-forward again, on the same local port (after the pod behind it went away)."""
         self.forward.restart(timeout=timeout)
 
+    def push(self, bundle: Path, *, version: str | None = None) -> str:
+        """Publish ``bundle`` into the models claim as a new version (``k8s-mlserve push``);
+        returns the version. The API pods switch to it at their next poll."""
+        from ..delivery.push import push_bundle
+
+        return push_bundle(self.cluster, self.spec, bundle, version=version).version
+
+    def reapply(self) -> list[dict[str, Any]]:
+        """Render the spec again and apply every object, Secrets included, the way
+        ``k8s-mlserve apply`` does (generated secret values are read back and kept)."""
+        from ..delivery.apply import apply_spec
+
+        applied = apply_spec(self.cluster, self.spec)
+        self.manifests = applied.manifests
+        return applied.manifests
+
+    @contextmanager
+    def port_forward(self, service: str, port: int) -> Iterator[PortForward]:
+        """Forward a local port to ``svc/<service>`` of this stack (e.g. its MLflow server)."""
+        with self.cluster.port_forward(f"svc/{service}", port, namespace=self.namespace) as fwd:
+            yield fwd
+
     def close(self) -> None:
         self.client.close()
         self.forward.stop()
@@ -139,6 +166,7 @@ class StackDeployer:
         keep_namespace: bool = False,
         timeout: float = 600.0,
         namespace_prefix: str = "mlserve-test",
+        stack_images: Callable[[], tuple[str, str]] | None = None,
     ) -> None:
         self.cluster = cluster
         self.image = image
@@ -148,6 +176,7 @@ class StackDeployer:
         self.keep_namespace = keep_namespace
         self.timeout = timeout
         self.prefix = namespace_prefix
+        self.stack_images = stack_images
         self.live: list[DeployedStack] = []
         self.kept: list[str] = []
 
@@ -164,6 +193,10 @@ class StackDeployer:
         """The spec as deployed (see ``specs.stack_spec``): an example name, a spec file or a
         mapping, adapted to this cluster and image, in ``namespace`` or a fresh one."""
         data, base_dir = read_spec_data(source, self.examples_dir)
+        if data.get("mlflow") is not None and self.stack_images is not None:
+            mlflow_image, postgres_image = self.stack_images()
+            images = {"mlflow": {"image": mlflow_image, "postgres": {"image": postgres_image}}}
+            data = deep_merge(data, images)
         return stack_spec(
             data,
             version=self.cluster.server_version(),
@@ -187,6 +220,31 @@ class StackDeployer:
             self.loader.load(reference)
         return reference
 
+    def bake(self, bundle: Path, tag: str | None = None) -> str:
+        """The stack image with ``bundle`` baked in (``k8s-mlserve build --bundle``), built on
+        top of it and loaded; returns the reference (for ``deploy(..., image=...)``)."""
+        from ..delivery.docker import docker_build
+        from ..manifests.contract import BAKED_MODEL_DIR
+        from ..model.bundle import read_metadata
+        from ..model.registry import resolve_bundle_path
+
+        metadata = read_metadata(resolve_bundle_path(bundle))
+        repository, _ = split_image(self.image)
+        reference = f"{repository}:{tag or f'baked-{metadata.sha256[:12]}'}"
+        with tempfile.TemporaryDirectory(prefix="mlserve-bake-") as tmp:
+            context = Path(tmp)
+            shutil.copytree(bundle, context / "model")
+            for path in [context / "model", *(context / "model").rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            (context / "Dockerfile").write_text(
+                f"FROM {self.image}\nCOPY model/ {BAKED_MODEL_DIR}/\n"
+                f"ENV MLSERVE_MODEL__PATH={BAKED_MODEL_DIR}\n"
+            )
+            docker_build(context, reference)
+        if self.loader is not None:
+            self.loader.load(reference)
+        return reference
+
     # Deploying ----------------------------------------------------------------------------------
 
     @contextmanager
@@ -199,18 +257,21 @@ class StackDeployer:
         data_dir: Path | None = None,
         keep_namespace: bool | None = None,
         timeout: float | None = None,
+        image: str | None = None,
     ) -> Iterator[DeployedStack]:
-        """Deploy, yield the running stack, then clean up (see the module docstring)."""
-        spec = self.build_spec(source, overrides=overrides)
+        """Deploy, yield the running stack, then clean up (see the module docstring). ``image``
+        replaces the stack image (e.g. one from ``bake``)."""
+        spec = self.build_spec(source, overrides=overrides, image=image)
         keep = self.keep_namespace if keep_namespace is None else keep_namespace
         manifests = render(spec)
         namespace = spec.target_namespace
-        files = self.files_to_copy(spec, model, data_dir or self.data_dir)
+        pushed = model if model is not None and is_bundle(model) else None
+        files = self.files_to_copy(spec, None if pushed else model, data_dir or self.data_dir)
         self.cluster.create_namespace(namespace, labels={STACK_LABEL: spec.name})
         stack: DeployedStack | None = None
         try:
-            stack = self._bring_up(spec, manifests, files, timeout or self.timeout)
-            stack.source, stack.overrides = source, dict(overrides or {})
+            stack = self._bring_up(spec, manifests, files, timeout or self.timeout, pushed)
+            stack.source, stack.overrides, stack.image = source, dict(overrides or {}), image
             self.live.append(stack)
             yield stack
         finally:
@@ -238,7 +299,9 @@ class StackDeployer:
         not re-applied (its pod template cannot change).
         """
         merged = deep_merge(stack.overrides, overrides)
-        spec = self.build_spec(stack.source, overrides=merged, namespace=stack.namespace)
+        spec = self.build_spec(
+            stack.source, overrides=merged, namespace=stack.namespace, image=stack.image
+        )
         manifests = render(spec)
         old_jobs = {m["metadata"]["name"] for m in stack.objects("Job")}
         changed = [
@@ -286,6 +349,7 @@ class StackDeployer:
         manifests: list[dict[str, Any]],
         files: dict[str, Path],
         timeout: float,
+        pushed: Path | None = None,
     ) -> DeployedStack:
         namespace = spec.target_namespace
         rest = [m for m in manifests if m["kind"] not in _WORKLOADS]
@@ -305,6 +369,10 @@ class StackDeployer:
                 claim=models_claim(manifests),
                 timeout=timeout,
             )
+        if pushed is not None:
+            from ..delivery.push import push_bundle
+
+            push_bundle(self.cluster, spec, pushed, timeout=timeout)
         for group in (others, jobs):
             if not group:
                 continue

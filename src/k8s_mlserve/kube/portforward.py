@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import IO, Protocol
 
 from .errors import KubectlError
-from .server import StopWaiting, free_port, wait_for
+from .waiting import StopWaiting, free_port, wait_for
 
 
 class Kubectl(Protocol):
