@@ -24,6 +24,13 @@ def register(subparsers: Any) -> None:
         help="target cluster version (overrides the spec's kubernetes_version), e.g. 1.20",
     )
     parser.add_argument(
+        "--include-secrets",
+        action="store_true",
+        help="print the Secrets too (their values in clear text); by default they are left out "
+        "of standard output: deploy with `k8s-mlserve apply`, which keeps generated values, or "
+        "write them to files with --output-dir",
+    )
+    parser.add_argument(
         "--live",
         choices=("blue", "green"),
         help="blue-green only: render with this colour live (overrides strategy.live)",
@@ -52,6 +59,16 @@ def run(args: argparse.Namespace) -> int:
         spec = spec.model_copy(update={"strategy": strategy})
     manifests = render(spec)
     if args.output_dir is None:
+        secrets = [m for m in manifests if m["kind"] == "Secret"]
+        if secrets and not args.include_secrets:
+            manifests = [m for m in manifests if m["kind"] != "Secret"]
+            left_out = ", ".join(m["metadata"]["name"] for m in secrets)
+            print(
+                f"left out {len(secrets)} Secret(s) holding values ({left_out}): deploy with "
+                "`k8s-mlserve apply`, which creates them once and keeps generated values, or "
+                "add --include-secrets",
+                file=sys.stderr,
+            )
         sys.stdout.write(to_yaml(manifests))
         return 0
     paths = write_directory(manifests, args.output_dir)

@@ -31,9 +31,10 @@ class Applied:
     output: str
 
 
-def live_secret_values(cluster: Cluster, spec: DeploymentSpec) -> dict[tuple[str, str], str]:
-    """The current values of the spec's generated secret keys in the cluster (none if absent)."""
-    kept: dict[tuple[str, str], str] = {}
+def live_secret_values(cluster: Cluster, spec: DeploymentSpec) -> dict[str, dict[str, str]]:
+    """The current values of the spec's generated secret keys in the cluster, by Secret name and
+    key (nothing for a Secret that does not exist yet)."""
+    kept: dict[str, dict[str, str]] = {}
     namespace = spec.target_namespace
     for secret, keys in generated_secret_keys(spec).items():
         out = cluster.kubectl(
@@ -44,7 +45,7 @@ def live_secret_values(cluster: Cluster, spec: DeploymentSpec) -> dict[tuple[str
         data = json.loads(out).get("data") or {}
         for key in keys:
             if key in data:
-                kept[(secret, key)] = base64.b64decode(data[key]).decode()
+                kept.setdefault(secret, {})[key] = base64.b64decode(data[key]).decode()
     return kept
 
 
@@ -68,7 +69,7 @@ def apply_spec(
     return Applied(
         spec=targeted,
         manifests=manifests,
-        kept=len(keep),
-        generated=wanted - len(keep),
+        kept=sum(len(keys) for keys in keep.values()),
+        generated=wanted - sum(len(keys) for keys in keep.values()),
         output=output,
     )

@@ -1,0 +1,3 @@
+"""A breast-cancer classifier, trained here and served by k8s-mlserve."""
+
+NAME = "own-model"
