@@ -86,16 +86,25 @@ def postgres_secret_name(spec: DeploymentSpec) -> str:
     return spec.mlflow.postgres.existing_secret or names(spec).postgres_secret
 
 
+def registry_dir(spec: DeploymentSpec) -> str:
+    """The registry directory on the models claim: what training and ``push`` publish into."""
+    return f"{contract.MODELS_MOUNT}/{spec.model_name}"
+
+
+def model_path(spec: DeploymentSpec) -> str:
+    """Where the API and the drift check read the model: in the image, or on the claim."""
+    return contract.BAKED_MODEL_DIR if spec.model_source == "image" else registry_dir(spec)
+
+
 def config_data(spec: DeploymentSpec) -> dict[str, str]:
     """The API settings written to the ConfigMap, as environment variables."""
-    model_dir = f"{contract.MODELS_MOUNT}/{spec.model_name}"
     data = {
         contract.ENV_HOST: contract.HOST,
         contract.ENV_PORT: str(contract.PORT),
         contract.ENV_LOG_LEVEL: spec.config.log_level,
         contract.ENV_ENVIRONMENT: spec.config.environment,
         contract.ENV_SHUTDOWN_TIMEOUT: str(spec.api.shutdown_timeout_seconds),
-        contract.ENV_MODEL_PATH: model_dir,
+        contract.ENV_MODEL_PATH: model_path(spec),
         contract.ENV_REQUEST_LOG_DIR: contract.LOGS_MOUNT,
     }
     if has_api_secret(spec):
@@ -103,11 +112,9 @@ def config_data(spec: DeploymentSpec) -> dict[str, str]:
     if spec.mlflow is not None:
         data[contract.ENV_TRACKING_URI] = tracking_uri(spec)
         data[contract.ENV_MLFLOW_TELEMETRY] = "true"  # pods have no business calling out
-        if spec.model.registered_name is not None:
+        if spec.model_source == "mlflow":
             data[contract.ENV_MODEL_URI] = model_uri(spec, spec.model.alias)
-            data[contract.ENV_MODEL_CACHE_DIR] = (
-                f"{contract.MODELS_MOUNT}/{spec.model_name}-mlflow-cache"
-            )
+            data[contract.ENV_MODEL_CACHE_DIR] = f"{registry_dir(spec)}-mlflow-cache"
     for key, value in spec.config.env.items():
         if key in data:
             raise ConfigurationError(

@@ -22,9 +22,10 @@ METRICS_PATH: Final = "/metrics"
 
 UID: Final = 10001
 GID: Final = 10001
-BAKED_MODEL_DIR: Final = "/opt/k8s-mlserve/model"  # a model baked into the image
 
 MODELS_MOUNT: Final = "/models"
+# Where an image holds a baked-in model (model.source: image): a bundle or a registry directory.
+BAKED_MODEL_DIR: Final = "/opt/k8s-mlserve/model"
 LOGS_MOUNT: Final = "/logs"
 TMP_MOUNT: Final = "/tmp"  # noqa: S108 - an emptyDir, the only writable place besides volumes
 SECRETS_MOUNT: Final = "/etc/k8s-mlserve/secrets"
@@ -44,6 +45,12 @@ ENV_MODEL_URI: Final = "MLSERVE_MODEL__URI"
 ENV_MODEL_CACHE_DIR: Final = "MLSERVE_MODEL__CACHE_DIR"
 ENV_REQUEST_LOG_DIR: Final = "MLSERVE_REQUEST_LOG__DIR"
 ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
+# What a training container is told: the registry directory to publish into, and the rest of
+# what the spec knows about the model it trains.
+ENV_TRAINING_OUTPUT: Final = "MLSERVE_TRAINING_OUTPUT"
+ENV_TRAINING_VERSION: Final = "MLSERVE_TRAINING_VERSION"
+ENV_TRAINING_REGISTERED_MODEL: Final = "MLSERVE_TRAINING_REGISTERED_MODEL"
+ENV_TRAINING_MODEL_ALIAS: Final = "MLSERVE_TRAINING_MODEL_ALIAS"
 ENV_MLFLOW_TELEMETRY: Final = "MLFLOW_DISABLE_TELEMETRY"  # read by mlflow itself
 
 # The tracking server image k8s-mlserve builds (`k8s-mlserve build-stack`): MLflow's server at

@@ -57,11 +57,16 @@ class Names:
     def network_policy(self) -> str:
         return f"{self.base}-api"
 
-    def training_job(self, version: str | None) -> str:
-        if version is None:
-            return f"{self.base}-train"
-        slug = "".join(c if c.isalnum() else "-" for c in version.lower()).strip("-")
-        return f"{self.base}-train-{slug}"[:63].rstrip("-")
+    def training_job(self, version: str | None, digest: str | None = None) -> str:
+        """``NAME-train[-VERSION][-DIGEST]``, at most 63 characters (a label value, for the
+        ``job-name`` label of its pods); the digest is always whole."""
+        name = f"{self.base}-train"
+        if version is not None:
+            slug = "".join(c if c.isalnum() else "-" for c in version.lower()).strip("-")
+            name = f"{name}-{slug}" if slug else name
+        if digest is None:
+            return name[:63].rstrip("-")
+        return f"{name[: 62 - len(digest)].rstrip('-')}-{digest}"
 
     @property
     def drift_check(self) -> str:

@@ -7,7 +7,8 @@ from kubernetes import client
 
 from . import contract, naming
 from .naming import labels, names
-from .spec import DeploymentSpec, Peer
+from .spec import DeploymentSpec
+from .spec_network import Peer
 from .strategies import service_selector
 from .versions import api_version, require
 

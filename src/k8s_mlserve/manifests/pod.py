@@ -88,7 +88,8 @@ class Mounts:
 def mlserve_mounts(
     spec: DeploymentSpec,
     *,
-    models_writable: bool,
+    models: bool = True,
+    models_writable: bool = False,
     logs: bool,
     logs_writable: bool = False,
     secrets: bool = False,
@@ -96,12 +97,13 @@ def mlserve_mounts(
     """The volumes a k8s-mlserve container needs, at the paths the settings point to."""
     n = names(spec)
     m = Mounts().empty_dir("tmp", contract.TMP_MOUNT)
-    m.claim(
-        "models",
-        claim_name(spec.storage.models, n.models_claim),
-        contract.MODELS_MOUNT,
-        read_only=not models_writable,
-    )
+    if models:
+        m.claim(
+            "models",
+            claim_name(spec.storage.models, n.models_claim),
+            contract.MODELS_MOUNT,
+            read_only=not models_writable,
+        )
     if logs:
         m.claim(
             "logs",

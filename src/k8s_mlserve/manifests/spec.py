@@ -1,7 +1,8 @@
 """The deployment spec: one small YAML file per deployment, validated by pydantic.
 
-``DeploymentSpec`` and its sections; ``spec_loading.load_spec`` reads and validates a file. Every
-field is described in ``docs/manifests.md``.
+``DeploymentSpec`` and its sections (``model`` and ``training`` in ``spec_model``, networking in
+``spec_network``, ``strategy`` in ``spec_strategy``); ``spec_loading.load_spec`` reads and
+validates a file. Every field is described in ``docs/manifests.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pydantic import (
 
 from ..errors import ConfigurationError
 from . import contract
+from .spec_model import Model, ModelSource, Training
+from .spec_network import Ingress, NetworkPolicy, Peer, Service
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
 from .spec_types import (
     AccessMode,
@@ -66,19 +69,6 @@ class Image(Section):
         return f"{self.repository}:{tag or self.tag}"
 
 
-class Model(Section):
-    """Where the API finds its model."""
-
-    name: DnsLabel | None = Field(None, description="directory under /models; default: name")
-    registered_name: str | None = Field(None, description="MLflow registered model name")
-    alias: str = Field("champion", pattern=r"^[A-Za-z0-9_-]+$")
-    version: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
-        description="pin a version of the registry directory instead of following current",
-    )
-
-
 class Config(Section):
     """Non-secret settings, written to the ConfigMap."""
 
@@ -121,21 +111,6 @@ class Storage(Section):
     logs: Claim = Claim()
 
 
-class Training(Section):
-    """The training Job that writes the model into the models claim."""
-
-    example: DnsLabel
-    algorithm: str | None = Field(
-        None, pattern=r"^[a-z0-9_-]+$", description="iris: rf, svm, logreg"
-    )
-    data: str | None = None
-    version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    backoff_limit: int = Field(2, ge=0, le=20)
-    active_deadline_seconds: int | None = Field(None, ge=1)
-    ttl_seconds_after_finished: int | None = Field(None, ge=0)
-    resources: Resources = resources("500m", "512Mi", "2", "2Gi")
-
-
 class Api(Section):
     """The API Deployment(s)."""
 
@@ -144,20 +119,6 @@ class Api(Section):
     shutdown_timeout_seconds: int = Field(20, ge=1, le=600)
     pre_stop_seconds: int = Field(5, ge=0, le=120)
     startup_timeout_seconds: int = Field(300, ge=10, le=3600)
-
-
-class Service(Section):
-    """The API Service."""
-
-    type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
-    port: int = Field(8000, ge=1, le=65535)
-    node_port: int | None = Field(None, ge=30000, le=32767)
-
-    @model_validator(mode="after")
-    def _node_port_needs_type(self) -> Service:
-        if self.node_port is not None and self.type != "NodePort":
-            raise ValueError("node_port is only used with type: NodePort")
-        return self
 
 
 class Autoscaling(Section):
@@ -193,46 +154,6 @@ class DisruptionBudget(Section):
         if self.max_unavailable is not None and self.min_available is not None:
             raise ValueError("set max_unavailable or min_available, not both")
         return self
-
-
-class Peer(Section):
-    """Pods allowed to reach a port: by pod labels, namespace labels or namespace name."""
-
-    pod_labels: Labels | None = None
-    namespace_labels: Labels | None = None
-    namespace: DnsLabel | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> Peer:
-        if self.pod_labels is None and self.namespace_labels is None and self.namespace is None:
-            raise ValueError("set pod_labels, namespace_labels or namespace")
-        if self.namespace_labels is not None and self.namespace is not None:
-            raise ValueError("set namespace_labels or namespace, not both")
-        return self
-
-
-def _same_namespace() -> list[Peer]:
-    return [Peer(pod_labels={})]
-
-
-class NetworkPolicy(Section):
-    """NetworkPolicies admitting only the server port, from the listed peers."""
-
-    enabled: bool = True
-    allow_from: list[Peer] = Field(default_factory=_same_namespace)
-
-
-class Ingress(Section):
-    """An Ingress to the API Service."""
-
-    host: str = Field(
-        pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-    )
-    path: str = Field("/", pattern=r"^/")
-    path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"
-    class_name: str | None = None
-    tls_secret: DnsSubdomain | None = None
-    annotations: dict[str, str] = Field(default_factory=dict)
 
 
 class Monitoring(Section):
@@ -315,27 +236,8 @@ class DeploymentSpec(Section):
 
     @model_validator(mode="after")
     def _coherent(self) -> DeploymentSpec:
-        images = [(path, variant.image_tag) for path, variant in self.variants()]
-        if self.mlflow is not None:
-            for path, ref in (
-                ("mlflow.image", self.mlflow.image),
-                ("mlflow.postgres.image", self.mlflow.postgres.image),
-            ):
-                _, tag, digest = split_image(ref)
-                images.append((path, tag or digest))
-        for path, tag in images:
-            if tag is not None or not path.endswith("image_tag"):
-                try:
-                    check_tag(tag, allow_latest=self.image.allow_latest)
-                except ValueError as exc:
-                    raise ValueError(f"{path}: {exc}") from None
-        for path, variant in self.variants():
-            if variant.model_alias is not None and self.model.registered_name is None:
-                raise ValueError(
-                    f"{path.removesuffix('image_tag')}model_alias needs model.registered_name"
-                )
-        if self.model.registered_name is not None and self.mlflow is None:
-            raise ValueError("model.registered_name needs the mlflow section")
+        self._check_images()
+        self._check_model_source()
         if isinstance(self.strategy, CanaryStrategy):
             if self.autoscaling is not None:
                 raise ValueError(
@@ -355,6 +257,44 @@ class DeploymentSpec(Section):
                     f"replica count ({fewest}), or no pod could ever be evicted"
                 )
         return self
+
+    def _check_images(self) -> None:
+        images = [(path, variant.image_tag) for path, variant in self.variants()]
+        references = [
+            ("training.image", self.training.image if self.training else None),
+            ("mlflow.image", self.mlflow.image if self.mlflow else None),
+            ("mlflow.postgres.image", self.mlflow.postgres.image if self.mlflow else None),
+        ]
+        for path, ref in references:
+            if ref is not None:
+                _, tag, digest = split_image(ref)
+                images.append((path, tag or digest))
+        for path, tag in images:
+            if tag is not None or not path.endswith("image_tag"):
+                try:
+                    check_tag(tag, allow_latest=self.image.allow_latest)
+                except ValueError as exc:
+                    raise ValueError(f"{path}: {exc}") from None
+
+    def _check_model_source(self) -> None:
+        source = self.model_source
+        for path, variant in self.variants():
+            where = path.removesuffix("image_tag")
+            if variant.model_alias is not None and source != "mlflow":
+                raise ValueError(f"{where}model_alias needs model.registered_name")
+            if variant.model_version is not None and source == "image":
+                raise ValueError(
+                    f"{where}model_version pins a version of the registry directory on the models "
+                    f"claim; with model.source image, set {path} to the image that has it"
+                )
+        if source == "mlflow" and self.mlflow is None:
+            raise ValueError("model.registered_name needs the mlflow section")
+        if source == "image" and self.training is not None:
+            raise ValueError(
+                "training publishes into the models claim, but model.source image serves the "
+                "model baked into the image; remove training, or set model.source to claim or "
+                "mlflow"
+            )
 
     def variants(self) -> list[tuple[str, Variant]]:
         """The colour or track variants of the strategy, with their spec paths."""
@@ -379,6 +319,11 @@ class DeploymentSpec(Section):
     @property
     def model_name(self) -> str:
         return self.model.name or self.name
+
+    @property
+    def model_source(self) -> ModelSource:
+        """Where the API's model comes from: ``claim``, ``image`` or ``mlflow``."""
+        return self.model.resolved_source
 
 
 def for_cluster(spec: DeploymentSpec, version: KubeVersion) -> DeploymentSpec:

@@ -137,6 +137,7 @@ LabelValue = Annotated[str, BeforeValidator(_quoted_text), AfterValidator(_label
 Labels = dict[LabelKey, LabelValue]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 EnvValue = Annotated[str, BeforeValidator(_quoted_text)]
+Argument = Annotated[str, BeforeValidator(_quoted_text)]
 
 
 def quantity_value(text: str) -> Decimal:

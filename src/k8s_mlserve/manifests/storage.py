@@ -1,5 +1,6 @@
-"""PersistentVolumeClaims: the model registry, the request logs, MLflow artifacts and
-PostgreSQL data. A claim declared ``existing_claim`` is mounted but not rendered."""
+"""PersistentVolumeClaims: the model registry (unless the model is baked into the image), the
+request logs, MLflow artifacts and PostgreSQL data. A claim declared ``existing_claim`` is mounted
+but not rendered."""
 
 from __future__ import annotations
 
@@ -37,11 +38,25 @@ def build_claim(
     )
 
 
+def reads_models_claim(spec: DeploymentSpec) -> bool:
+    """Whether the API and the drift check read the model from the models claim (not when it is
+    baked into the image)."""
+    return spec.model_source != "image"
+
+
+def needs_models_claim(spec: DeploymentSpec) -> bool:
+    """Whether any pod mounts the models claim: the API's and the drift check's unless the model
+    is in the image, and the training Job's."""
+    return reads_models_claim(spec) or spec.training is not None
+
+
 def build_claims(spec: DeploymentSpec) -> list[client.V1PersistentVolumeClaim]:
     """The claims of the API stack (the MLflow stack builds its own)."""
     n = names(spec)
     built = [
-        build_claim(spec, spec.storage.models, n.models_claim),
+        build_claim(spec, spec.storage.models, n.models_claim)
+        if needs_models_claim(spec)
+        else None,
         build_claim(spec, spec.storage.logs, n.logs_claim),
     ]
     return [c for c in built if c is not None]

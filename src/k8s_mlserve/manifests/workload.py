@@ -1,18 +1,20 @@
 """The k8s-mlserve workloads: the API Deployment(s), the training Job and the drift-check CronJob.
 
-All run the same image with the same hardened security context; the API reads its settings from
-the ConfigMap and its secrets as files.
+All run with the same hardened security context, the server image unless the training Job names
+its own; the API reads its settings from the ConfigMap and its secrets as files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 
 from kubernetes import client
 
 from . import contract, naming
-from .config import config_hash, model_uri
+from .config import config_hash, model_path, model_uri, registry_dir
 from .naming import labels, names
 from .pod import (
     Mounts,
@@ -23,6 +25,9 @@ from .pod import (
     resource_requirements,
 )
 from .spec import DeploymentSpec
+from .spec_model import Training
+from .spec_types import split_image
+from .storage import reads_models_claim
 from .strategies import ApiVariant, api_variants
 from .versions import api_version, require, supports
 
@@ -65,7 +70,8 @@ def _api_mounts(spec: DeploymentSpec) -> Mounts:
     # The models claim is written only as the cache of a model loaded from MLflow.
     return mlserve_mounts(
         spec,
-        models_writable=spec.model.registered_name is not None,
+        models=reads_models_claim(spec),
+        models_writable=spec.model_source == "mlflow",
         logs=True,
         logs_writable=True,
         secrets=True,
@@ -75,7 +81,7 @@ def _api_mounts(spec: DeploymentSpec) -> Mounts:
 def _api_container(spec: DeploymentSpec, variant: ApiVariant, mounts: Mounts) -> client.V1Container:
     env = [home_env()]
     if variant.model_version is not None:
-        pinned = f"{contract.MODELS_MOUNT}/{spec.model_name}/versions/{variant.model_version}"
+        pinned = f"{registry_dir(spec)}/versions/{variant.model_version}"
         env.append(client.V1EnvVar(name=contract.ENV_MODEL_PATH, value=pinned))
     if variant.model_alias is not None:
         env.append(
@@ -174,47 +180,85 @@ def _tracking_env(spec: DeploymentSpec) -> list[client.V1EnvVar]:
     ]
 
 
-def build_training_job(spec: DeploymentSpec) -> client.V1Job | None:
-    """The Job running ``k8s-mlserve train`` into the models claim, or ``None``."""
-    training = spec.training
-    if training is None:
-        return None
-    if training.ttl_seconds_after_finished is not None:
-        require("job-ttl", spec.kubernetes_version)
-    args = [training.example, "--output", f"{contract.MODELS_MOUNT}/{spec.model_name}"]
+def _training_program(spec: DeploymentSpec, training: Training) -> tuple[list[str], list[str]]:
+    """The command and arguments of the training container: the user's own, or
+    ``k8s-mlserve train EXAMPLE --output DIR ...`` followed by ``training.args``."""
+    if training.command is not None:
+        return list(training.command), list(training.args)
+    assert training.example is not None  # the spec has exactly one of the two
+    args = [training.example, "--output", registry_dir(spec)]
     if training.data is not None:
         args += ["--data", training.data]
     if training.version is not None:
         args += ["--version", training.version]
     if training.algorithm is not None:
         args += ["--algorithm", training.algorithm]
+    return list(contract.TRAIN_COMMAND), [*args, *training.args]
+
+
+def _training_env(spec: DeploymentSpec, training: Training) -> list[client.V1EnvVar]:
+    """What every training container is told (see docs/manifests.md), then ``training.env``."""
+    told = {contract.ENV_TRAINING_OUTPUT: registry_dir(spec)}
+    if training.version is not None:
+        told[contract.ENV_TRAINING_VERSION] = training.version
+    if spec.model_source == "mlflow":
+        assert spec.model.registered_name is not None
+        told[contract.ENV_TRAINING_REGISTERED_MODEL] = spec.model.registered_name
+        told[contract.ENV_TRAINING_MODEL_ALIAS] = spec.model.alias
+    return [
+        home_env(),
+        *(client.V1EnvVar(name=k, value=v) for k, v in told.items()),
+        *_tracking_env(spec),
+        *(client.V1EnvVar(name=k, value=v) for k, v in sorted(training.env.items())),
+    ]
+
+
+def _digest(obj: object) -> str:
+    """Eight hex digits of the SHA-256 of an object's serialised form."""
+    data = client.ApiClient().sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def build_training_job(spec: DeploymentSpec) -> client.V1Job | None:
+    """The training Job, or ``None``. Its name carries a digest of its pod template, which a Job
+    cannot change: an unchanged spec applies as a no-op, a changed one as a new Job."""
+    training = spec.training
+    if training is None:
+        return None
+    if training.ttl_seconds_after_finished is not None:
+        require("job-ttl", spec.kubernetes_version)
+    image = training.image or spec.image.reference()
+    command, args = _training_program(spec, training)
     mounts = mlserve_mounts(spec, models_writable=True, logs=False)
-    pod_labels = labels(spec, naming.TRAINING, version=spec.image.tag)
+    pod_labels = labels(spec, naming.TRAINING, version=split_image(image)[1])
     container = _batch_container(
         spec,
         "train",
-        contract.TRAIN_COMMAND,
+        command,
         args,
-        [home_env(), *_tracking_env(spec)],
+        _training_env(spec, training),
         resource_requirements(training.resources),
         mounts,
+        image=image,
+    )
+    template = client.V1PodTemplateSpec(
+        metadata=client.V1ObjectMeta(labels=pod_labels),
+        spec=pod_spec(spec, [container], mounts, restart_policy="Never"),
     )
     return client.V1Job(
         api_version=api_version("Job", spec.kubernetes_version),
         kind="Job",
         metadata=client.V1ObjectMeta(
-            name=names(spec).training_job(training.version),
+            name=names(spec).training_job(training.version, _digest(template)),
             namespace=spec.target_namespace,
             labels=pod_labels,
         ),
+        # the limits and the clean-up are not part of the digest: they may change in place
         spec=client.V1JobSpec(
             backoff_limit=training.backoff_limit,
             active_deadline_seconds=training.active_deadline_seconds,
             ttl_seconds_after_finished=training.ttl_seconds_after_finished,
-            template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(labels=pod_labels),
-                spec=pod_spec(spec, [container], mounts, restart_policy="Never"),
-            ),
+            template=template,
         ),
     )
 
@@ -227,11 +271,14 @@ def _batch_container(
     env: list[client.V1EnvVar],
     resources: client.V1ResourceRequirements,
     mounts: Mounts,
+    *,
+    image: str | None = None,
 ) -> client.V1Container:
-    """A run-to-completion container of the server image (training Job, drift check)."""
+    """A run-to-completion container, of the server image unless told otherwise (training Job,
+    drift check)."""
     return client.V1Container(
         name=name,
-        image=spec.image.reference(),
+        image=image or spec.image.reference(),
         image_pull_policy=spec.image.pull_policy,
         command=list(command),
         args=args,
@@ -249,18 +296,14 @@ def build_drift_check(spec: DeploymentSpec) -> client.V1CronJob | None:
         return None
     if check.time_zone is not None:
         require("cronjob-time-zone", spec.kubernetes_version)
-    mounts = mlserve_mounts(spec, models_writable=False, logs=True)
+    # With a model baked into the image, the drift check reads the one of image.tag.
+    mounts = mlserve_mounts(spec, models=reads_models_claim(spec), logs=True)
     pod_labels = labels(spec, naming.DRIFT_CHECK, version=spec.image.tag)
     container = _batch_container(
         spec,
         "drift-check",
         contract.DRIFT_COMMAND,
-        [
-            "--bundle",
-            f"{contract.MODELS_MOUNT}/{spec.model_name}",
-            "--current",
-            contract.LOGS_MOUNT,
-        ],
+        ["--bundle", model_path(spec), "--current", contract.LOGS_MOUNT],
         [home_env()],
         resource_requirements(check.resources),
         mounts,

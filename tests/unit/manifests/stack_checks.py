@@ -16,6 +16,7 @@ Manifest = dict[str, Any]
 SERVER_PORT = 8000
 PROBE_PATHS = {"startupProbe": "/startup", "readinessProbe": "/ready", "livenessProbe": "/health"}
 SERVE_COMMAND = ["k8s-mlserve", "serve"]
+BAKED_MODEL_DIR = "/opt/k8s-mlserve/model"  # a model inside the image: no claim to mount
 
 
 @dataclass
@@ -116,6 +117,10 @@ def _api_problems(template: PodTemplate, config: dict[str, str]) -> list[str]:
             )
         for key in ("MLSERVE_MODEL__PATH", "MLSERVE_REQUEST_LOG__DIR"):
             setting = config.get(key)
+            if key == "MLSERVE_MODEL__PATH" and setting == BAKED_MODEL_DIR:
+                if any(p == setting or setting.startswith(p.rstrip("/") + "/") for p in mounts):
+                    problems.append(f"{template.owner}: a volume hides the model in the image")
+                continue
             on_claim = any(
                 setting
                 and (setting == p or setting.startswith(p.rstrip("/") + "/"))

@@ -217,3 +217,17 @@ def test_a_kept_postgres_password_is_still_checked() -> None:
     source = SecretSource(keep={"demo-postgres": {"POSTGRES_PASSWORD": "p@ss/word"}})
     with pytest.raises(ConfigurationError, match=r"mlflow\.postgres\.password: use only letters"):
         build_postgres_secret(spec, source)
+
+
+def test_where_the_api_reads_its_model_follows_the_source() -> None:
+    claim = config_data(make_spec(model={"name": "m"}))
+    assert claim["MLSERVE_MODEL__PATH"] == "/models/m"
+    assert "MLSERVE_MODEL__URI" not in claim
+    image = config_data(make_spec(model={"name": "m", "source": "image"}, mlflow={}))
+    assert image["MLSERVE_MODEL__PATH"] == "/opt/k8s-mlserve/model"
+    assert "MLSERVE_MODEL__URI" not in image
+    assert "MLSERVE_MODEL__CACHE_DIR" not in image
+    mlflow = config_data(make_spec(model={"name": "m", "registered_name": "r"}, mlflow={}))
+    assert mlflow["MLSERVE_MODEL__PATH"] == "/models/m"  # the bundle training wrote comes first
+    assert mlflow["MLSERVE_MODEL__URI"] == "models:/r@champion"
+    assert mlflow["MLSERVE_MODEL__CACHE_DIR"] == "/models/m-mlflow-cache"

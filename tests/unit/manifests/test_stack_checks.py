@@ -92,3 +92,14 @@ def test_secrets_dir_must_match_the_mount(stack: list[dict[str, Any]]) -> None:
     broken = copy.deepcopy(stack)
     _find(broken, "ConfigMap", "diabetes-config")["data"]["MLSERVE_SECRETS_DIR"] = "/secrets"
     assert any("MLSERVE_SECRETS_DIR is /secrets" in p for p in check_stack(broken))
+
+
+def test_a_model_in_the_image_must_not_be_hidden_by_a_volume() -> None:
+    spec = parse_spec({**example_data("iris"), "training": None, "model": {"source": "image"}})
+    baked = render(spec, counting_source())
+    assert check_stack(baked) == []
+    broken = copy.deepcopy(baked)
+    deployment = _find(broken, "Deployment", "iris-blue")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["volumeMounts"].append({"name": "tmp", "mountPath": "/opt/k8s-mlserve"})
+    assert "Deployment/iris-blue: a volume hides the model in the image" in check_stack(broken)

@@ -37,3 +37,13 @@ def test_existing_claim_is_mounted_instead() -> None:
     volumes = objects["Deployment/demo"]["spec"]["template"]["spec"]["volumes"]
     logs = next(v for v in volumes if v["name"] == "logs")
     assert logs["persistentVolumeClaim"] == {"claimName": "shared-logs"}
+
+
+def test_no_models_claim_for_a_model_in_the_image() -> None:
+    objects = rendered(make_spec(model={"source": "image"}, drift_check={"schedule": "@daily"}))
+    assert "PersistentVolumeClaim/demo-models" not in objects
+    assert "PersistentVolumeClaim/demo-logs" in objects
+    for source in ({}, {"source": "claim"}):
+        assert "PersistentVolumeClaim/demo-models" in rendered(make_spec(model=source))
+    with_mlflow = rendered(make_spec(model={"registered_name": "m"}, mlflow={}))
+    assert "PersistentVolumeClaim/demo-models" in with_mlflow

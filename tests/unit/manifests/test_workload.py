@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.manifests import KubeVersion, render
+from k8s_mlserve.manifests import DEFAULT_TARGET, KubeVersion, render
+from k8s_mlserve.manifests.naming import names
 
 from .conftest import api_container, counting_source, make_spec, rendered
+from .schema_validation import validate
+from .stack_checks import check_stack
 
 
 def test_api_container_follows_the_runtime_contract() -> None:
@@ -104,6 +110,15 @@ def test_prometheus_annotations() -> None:
     assert "prometheus.io/scrape" not in quiet["spec"]["template"]["metadata"]["annotations"]
 
 
+def _job(objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    (job,) = [m for m in objects.values() if m["kind"] == "Job"]
+    return job
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
 def test_training_job() -> None:
     spec = make_spec(
         model={"name": "diabetes"},
@@ -114,7 +129,8 @@ def test_training_job() -> None:
             "backoff_limit": 1,
         },
     )
-    job = rendered(spec)["Job/demo-train-v2-1"]
+    job = _job(rendered(spec))
+    assert re.fullmatch(r"demo-train-v2-1-[0-9a-f]{8}", job["metadata"]["name"])
     pod = job["spec"]["template"]["spec"]
     c = pod["containers"][0]
     assert c["command"] == ["k8s-mlserve", "train"]
@@ -128,8 +144,14 @@ def test_training_job() -> None:
         "v2.1",
     ]
     assert c["image"] == "k8s-mlserve:1.0.0"
+    assert _env(c) == {
+        "HOME": "/tmp",
+        "MLSERVE_TRAINING_OUTPUT": "/models/diabetes",
+        "MLSERVE_TRAINING_VERSION": "v2.1",
+    }
     assert pod["restartPolicy"] == "Never"
     assert job["spec"]["backoffLimit"] == 1
+    assert "ttlSecondsAfterFinished" not in job["spec"]  # a deleted Job would train again
     assert {m["mountPath"]: m.get("readOnly") for m in c["volumeMounts"]} == {
         "/tmp": None,
         "/models": None,
@@ -139,15 +161,104 @@ def test_training_job() -> None:
 
 
 def test_training_job_gets_the_tracking_uri_with_mlflow() -> None:
-    job = rendered(make_spec(training={"example": "iris", "algorithm": "svm"}, mlflow={}))[
-        "Job/demo-train"
-    ]
-    c = job["spec"]["template"]["spec"]["containers"][0]
-    assert c["args"][-2:] == ["--algorithm", "svm"]
-    tracking = next(e for e in c["env"] if e["name"] == "MLFLOW_TRACKING_URI")
-    assert tracking["valueFrom"] == {
+    spec = make_spec(
+        training={"example": "iris", "algorithm": "svm", "args": ["--no-current"]},
+        mlflow={},
+        model={"registered_name": "iris-model", "alias": "prod"},
+    )
+    c = _job(rendered(spec))["spec"]["template"]["spec"]["containers"][0]
+    assert c["args"][-3:] == ["--algorithm", "svm", "--no-current"]  # training.args come last
+    env = _env(c)
+    assert env["MLFLOW_TRACKING_URI"] == {
         "configMapKeyRef": {"name": "demo-config", "key": "MLFLOW_TRACKING_URI"}
     }
+    assert env["MLSERVE_TRAINING_REGISTERED_MODEL"] == "iris-model"
+    assert env["MLSERVE_TRAINING_MODEL_ALIAS"] == "prod"
+
+
+def test_a_training_job_running_its_own_command() -> None:
+    spec = make_spec(
+        model={"name": "churn"},
+        training={
+            "command": ["python", "-m", "team.train"],
+            "args": ["--epochs", 3],
+            "image": "registry.example.com/team/trainer:2.0",
+            "env": {"TEAM_BUCKET": "s3://models", "THREADS": 4},
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}},
+        },
+    )
+    objects = rendered(spec)
+    job = _job(objects)
+    assert re.fullmatch(r"demo-train-[0-9a-f]{8}", job["metadata"]["name"])
+    pod = job["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["image"] == "registry.example.com/team/trainer:2.0"
+    assert c["imagePullPolicy"] == "IfNotPresent"
+    assert (c["command"], c["args"]) == (["python", "-m", "team.train"], ["--epochs", "3"])
+    assert _env(c) == {
+        "HOME": "/tmp",
+        "MLSERVE_TRAINING_OUTPUT": "/models/churn",
+        "TEAM_BUCKET": "s3://models",
+        "THREADS": "4",
+    }
+    assert c["resources"] == {"requests": {"cpu": "1", "memory": "1Gi"}}
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == "2.0"
+    # the same place to write and the same lock-down as the built-in training
+    assert {m["mountPath"]: m.get("readOnly") for m in c["volumeMounts"]} == {
+        "/tmp": None,
+        "/models": None,
+    }
+    builtin = rendered(make_spec(training={"example": "churn"}))
+    builtin_pod = _job(builtin)["spec"]["template"]["spec"]
+    assert pod["securityContext"] == builtin_pod["securityContext"]
+    assert c["securityContext"] == builtin_pod["containers"][0]["securityContext"]
+    assert pod["volumes"] == builtin_pod["volumes"]
+    assert pod["automountServiceAccountToken"] is False
+    assert check_stack(list(objects.values())) == []
+
+
+def _job_name(**training: Any) -> str:
+    name: str = _job(rendered(make_spec(training={"example": "iris", **training})))["metadata"][
+        "name"
+    ]
+    return name
+
+
+def test_the_job_name_follows_what_the_job_runs() -> None:
+    # An unchanged spec applies as a no-op; a change (the pod template is immutable) is a new Job.
+    first = _job_name()
+    assert first == _job_name()
+    assert re.fullmatch(r"demo-train-[0-9a-f]{8}", first)
+    changes: list[dict[str, Any]] = [
+        {"image": "k8s-mlserve:1.0.1"},
+        {"args": ["--no-current"]},
+        {"env": {"SEED": "1"}},
+        {"algorithm": "svm"},
+        {"resources": {"requests": {"cpu": "1"}}},
+    ]
+    renamed = {_job_name(**change) for change in changes}
+    assert len(renamed) == len(changes)
+    assert first not in renamed
+    # what is outside the pod template leaves it alone: a Job may change its limits in place
+    objects = rendered(make_spec(training={"example": "iris"}, api={"replicas": 5}))
+    assert _job(objects)["metadata"]["name"] == first
+    assert _job_name(backoff_limit=5, active_deadline_seconds=600) == first
+    other_tag = make_spec(
+        training={"example": "iris"}, image={"repository": "k8s-mlserve", "tag": "1.0.1"}
+    )
+    assert _job(rendered(other_tag))["metadata"]["name"] != first
+
+
+def test_the_job_name_fits_a_label_value() -> None:
+    # Pods get a job-name label with the Job's name: at most 63 characters, alphanumeric ends.
+    for length, expected in ((40, 63), (39, 62)):  # the cut may fall on a '-'
+        version = "Release_" + "9" * 40
+        spec = make_spec(name="n" * length, training={"example": "iris", "version": version})
+        name = _job(rendered(spec))["metadata"]["name"]
+        assert re.fullmatch(rf"n{{{length}}}-train-release-[0-9a-f]{{8}}", name)
+        assert len(name) == expected
+    assert names(spec).training_job("v1") == f"{'n' * 39}-train-v1"
+    assert names(spec).training_job("v1", "0123abcd") == f"{'n' * 39}-train-v1-0123abcd"
 
 
 def test_job_ttl_needs_1_21() -> None:
@@ -157,8 +268,7 @@ def test_job_ttl_needs_1_21() -> None:
     with pytest.raises(ConfigurationError, match=r"needs Kubernetes 1.21 or newer.*is 1.20"):
         render(spec, counting_source())
     newer = spec.model_copy(update={"kubernetes_version": KubeVersion(1, 21)})
-    job = rendered(newer)["Job/demo-train"]
-    assert job["spec"]["ttlSecondsAfterFinished"] == 600
+    assert _job(rendered(newer))["spec"]["ttlSecondsAfterFinished"] == 600
 
 
 def test_drift_check_cronjob() -> None:
@@ -197,3 +307,38 @@ def test_drift_check_time_zone_needs_1_27() -> None:
 def test_bad_schedule_is_refused() -> None:
     with pytest.raises(ConfigurationError, match=r"drift_check.schedule: String should match"):
         make_spec(drift_check={"schedule": "every day"})
+
+
+@pytest.mark.parametrize("target", ["1.20", str(DEFAULT_TARGET)])
+def test_a_model_baked_into_the_image(target: str) -> None:
+    spec = make_spec(
+        model={"source": "image"},
+        drift_check={"schedule": "@daily"},
+        strategy={"type": "blue-green", "green": {"image_tag": "1.1.0"}},
+        kubernetes_version=target,
+    )
+    objects = rendered(spec)
+    for colour in ("blue", "green"):
+        pod = objects[f"Deployment/demo-{colour}"]["spec"]["template"]["spec"]
+        mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts == {"/tmp", "/logs", "/etc/k8s-mlserve/secrets"}  # no claim over the model
+        assert "models" not in {v["name"] for v in pod["volumes"]}
+    cron = objects["CronJob/demo-drift-check"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    c = cron["containers"][0]
+    assert c["image"] == "k8s-mlserve:1.0.0"
+    assert c["args"] == ["--bundle", "/opt/k8s-mlserve/model", "--current", "/logs"]
+    assert {m["mountPath"] for m in c["volumeMounts"]} == {"/tmp", "/logs"}
+    manifests = list(objects.values())
+    assert [e for m in manifests for e in validate(m, target)] == []
+    assert check_stack(manifests) == []
+
+
+def test_api_models_mount_follows_the_source() -> None:
+    def models_mount(**overrides: Any) -> dict[str, Any]:
+        c = api_container(rendered(make_spec(**overrides))["Deployment/demo"])
+        mount: dict[str, Any] = next(m for m in c["volumeMounts"] if m["mountPath"] == "/models")
+        return mount
+
+    assert models_mount(model={"source": "claim"})["readOnly"] is True
+    # the cache of a model loaded from MLflow lives on the claim
+    assert "readOnly" not in models_mount(model={"registered_name": "m"}, mlflow={})
