@@ -7,23 +7,18 @@ from .errors import (
     ConfigurationError,
     DatasetError,
     IntegrityError,
+    LibraryMismatchError,
     MLServeError,
     ModelNotLoadedError,
     ModelSourceError,
     SchemaMismatchError,
     ValidationError,
 )
-from .model.bundle import (
-    Bundle,
-    BundleMetadata,
-    ResponseSpec,
-    load_bundle,
-    read_metadata,
-    write_bundle,
-)
+from .model.bundle import Bundle, BundleMetadata, ResponseSpec, load_bundle, read_metadata
 from .model.registry import BundleRegistry, resolve_bundle_path
 from .model.schema import InputSchema
 from .settings import Settings, load_settings
+from .training.bundle import write_bundle
 
 __all__ = [
     "Bundle",
@@ -35,6 +30,7 @@ __all__ = [
     "DatasetError",
     "InputSchema",
     "IntegrityError",
+    "LibraryMismatchError",
     "MLServeError",
     "ModelNotLoadedError",
     "ModelSourceError",

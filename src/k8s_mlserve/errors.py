@@ -6,7 +6,8 @@ The tree (the server chooses each HTTP status in one place, ``server.errors``)::
     ├── ConfigurationError      settings or a deployment spec are invalid
     ├── BundleError             a model bundle cannot be written or read
     │   ├── BundleNotFoundError     no bundle (or no current version) at a path
-    │   └── IntegrityError          model.joblib does not match its recorded sha256
+    │   ├── IntegrityError          model.joblib does not match its recorded sha256
+    │   └── LibraryMismatchError    the bundle's scikit-learn major.minor is not the installed one
     ├── ModelSourceError        a model source (e.g. an MLflow registry) cannot provide a model
     ├── ModelNotLoadedError     a prediction was asked for before any model was loaded
     ├── SchemaMismatchError     a new model's input schema is incompatible with the served one
@@ -43,6 +44,10 @@ class BundleNotFoundError(BundleError):
 
 class IntegrityError(BundleError):
     """The pickled model does not match the sha256 recorded in its metadata."""
+
+
+class LibraryMismatchError(BundleError):
+    """A bundle was written with another scikit-learn major.minor than the installed one."""
 
 
 class ModelSourceError(MLServeError):

@@ -71,6 +71,11 @@ class ModelSettings(BaseModel):
         description="order in which sources are tried at start",
     )
     poll_interval: float = Field(30.0, gt=0, description="seconds between checks for a new version")
+    allow_version_mismatch: bool = Field(
+        False,
+        description="serve a model whose recorded scikit-learn major.minor is not the installed "
+        "one (logged as a warning); false: refuse it",
+    )
 
     @field_validator("resolution", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.auth.api_keys == []
     assert not settings.auth.enabled
     assert settings.model.resolution == ["bundle", "mlflow"]
+    assert settings.model.allow_version_mismatch is False
     assert settings.mlflow.tracking_uri is None
 
 
@@ -23,11 +24,13 @@ def test_environment_and_secret_files(monkeypatch: pytest.MonkeyPatch, tmp_path:
     (tmp_path / "auth__monitoring_token").write_text("scrape-me\n")
     monkeypatch.setenv("MLSERVE_SERVER__PORT", "9100")
     monkeypatch.setenv("MLSERVE_MODEL__PATH", "/models/iris")
+    monkeypatch.setenv("MLSERVE_MODEL__ALLOW_VERSION_MISMATCH", "true")
     monkeypatch.setenv("MLSERVE_RESPONSE__RISK_LABELS", "Faible,Modéré,Élevé")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
     settings = load_settings(tmp_path)
     assert settings.server.port == 9100
     assert settings.model.path == Path("/models/iris")
+    assert settings.model.allow_version_mismatch is True
     assert [k.get_secret_value() for k in settings.auth.api_keys] == ["first-key", "second-key"]
     assert settings.auth.monitoring_token is not None
     assert settings.auth.monitoring_token.get_secret_value() == "scrape-me"

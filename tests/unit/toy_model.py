@@ -8,6 +8,7 @@ exercised without a socket or a real dataset.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from k8s_mlserve.drift import build_reference
-from k8s_mlserve.model.bundle import Bundle, ResponseSpec, write_bundle
+from k8s_mlserve.model.bundle import METADATA_FILE, Bundle, ResponseSpec, write_bundle
 from k8s_mlserve.model.schema import InputSchema
 
 MODEL_NAME = "toy-model"
@@ -62,6 +63,20 @@ def write_toy_bundle(path: Path, version: str = "v1") -> Path:
         response=ResponseSpec(positive_class="yes", flag_field="is_yes", risk_field="risk"),
         reference=build_reference(frame, InputSchema.infer(frame)),
     )
+
+
+def record_scikit_learn(bundle: Path, version: str | None) -> Path:
+    """Rewrite ``metadata.json`` as if ``bundle`` had been written with scikit-learn ``version``.
+
+    ``None`` records no scikit-learn version, like a bundle from before versions were recorded.
+    """
+    metadata = bundle / METADATA_FILE
+    data = json.loads(metadata.read_text())
+    data["library_versions"].pop("scikit-learn", None)
+    if version is not None:
+        data["library_versions"]["scikit-learn"] = version
+    metadata.write_text(json.dumps(data))
+    return bundle
 
 
 class FakeSource:

@@ -9,16 +9,24 @@ A bundle is a directory::
 
 Loading verifies the sha256 before unpickling, so a truncated or swapped file is refused.
 Unpickling executes code from the file: only load bundles you or your pipeline wrote.
+
+A pickled scikit-learn model is only safe to load with the scikit-learn major.minor it was written
+with. ``metadata.json`` records the library versions; ``check_library_versions`` compares them
+with the installed scikit-learn, ``load_bundle(..., strict_versions=True)`` (what the server's
+sources do) refuses a mismatch, and ``pinned_requirements`` gives the pins an image needs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
+import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +37,17 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from ..errors import BundleError, BundleNotFoundError, IntegrityError
+from ..errors import BundleError, BundleNotFoundError, IntegrityError, LibraryMismatchError
 from .schema import InputSchema
+
+log = logging.getLogger("k8s_mlserve.model")
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 METRICS_FILE = "metrics.json"
 REFERENCE_FILE = "reference.json"
+# The library whose major.minor must match for a pickled model to load safely.
+CHECKED_LIBRARY = "scikit-learn"
 
 
 class ResponseSpec(BaseModel):
@@ -104,6 +116,128 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def check_library_versions(
+    metadata: BundleMetadata | Mapping[str, Any],
+    installed: str | None = None,
+    *,
+    where: str | os.PathLike[str] | None = None,
+) -> str | None:
+    """Why the model must not be served with scikit-learn ``installed``; None when it may.
+
+    ``metadata`` is a ``BundleMetadata`` or the parsed ``metadata.json``; ``installed`` defaults
+    to this environment's scikit-learn; ``where`` names the model in the message: the bundle's
+    path (a ``Path``), or any phrase (a ``str``).
+    A model is refused when its recorded scikit-learn major.minor differs from the installed one;
+    one that records no (readable) scikit-learn version is not refused.
+    """
+    mismatch = _mismatch(metadata, installed)
+    return _refusal(_describe(metadata, where), *mismatch) if mismatch is not None else None
+
+
+def pinned_requirements(metadata: BundleMetadata | Mapping[str, Any]) -> list[str]:
+    """pip requirements pinning the libraries the bundle recorded (not python), sorted by name.
+
+    For example ``["joblib==1.5.1", "numpy==2.3.1", "pandas==2.3.0", "scikit-learn==1.7.0"]``.
+    """
+    versions = _recorded_versions(metadata)
+    return [
+        f"{name}=={version}"
+        for name, version in sorted(versions.items())
+        if name != "python" and version.strip()
+    ]
+
+
+def verify_library_versions(
+    metadata: BundleMetadata | Mapping[str, Any],
+    *,
+    strict: bool,
+    where: str | os.PathLike[str] | None = None,
+) -> None:
+    """Raise ``LibraryMismatchError`` on a scikit-learn mismatch when ``strict``, else warn.
+
+    A model that records no scikit-learn version is loaded with a warning either way.
+    """
+    described = _describe(metadata, where)
+    mismatch = _mismatch(metadata, None)
+    if mismatch is not None and strict:
+        raise LibraryMismatchError(_refusal(described, *mismatch))
+    if mismatch is not None:
+        log.warning(
+            "%s was written with scikit-learn %s but %s is installed; loading it anyway: its "
+            "predictions may differ from the ones measured at training, or fail",
+            described,
+            *mismatch,
+        )
+    elif _major_minor(_recorded_versions(metadata).get(CHECKED_LIBRARY, "")) is None:
+        log.warning(
+            "%s records no scikit-learn version, so it cannot be checked against the installed "
+            "%s; loading it unchecked",
+            described,
+            _installed_sklearn(),
+        )
+
+
+def _refusal(described: str, recorded: str, installed: str) -> str:
+    return (
+        f"{described} was written with scikit-learn {recorded} but scikit-learn {installed} is "
+        "installed (a pickled model needs the major.minor it was written with): rebuild the "
+        f"image with scikit-learn=={_series(recorded)}.* (k8s-mlserve build pins it from the "
+        "bundle), retrain, or set MLSERVE_MODEL__ALLOW_VERSION_MISMATCH=true to serve anyway"
+    )
+
+
+def _mismatch(
+    metadata: BundleMetadata | Mapping[str, Any], installed: str | None
+) -> tuple[str, str] | None:
+    """(recorded, installed) scikit-learn versions when their major.minor differ."""
+    recorded = _recorded_versions(metadata).get(CHECKED_LIBRARY, "")
+    current = installed if installed is not None else _installed_sklearn()
+    wanted, have = _major_minor(recorded), _major_minor(current)
+    if wanted is None or have is None or wanted == have:
+        return None
+    return recorded, current
+
+
+def _recorded_versions(metadata: BundleMetadata | Mapping[str, Any]) -> dict[str, str]:
+    if isinstance(metadata, BundleMetadata):
+        return dict(metadata.library_versions)
+    versions = metadata.get("library_versions") or {}
+    return {str(k): str(v) for k, v in versions.items()} if isinstance(versions, Mapping) else {}
+
+
+def _describe(
+    metadata: BundleMetadata | Mapping[str, Any], where: str | os.PathLike[str] | None
+) -> str:
+    identity: tuple[object, object] = (
+        (metadata.name, metadata.version)
+        if isinstance(metadata, BundleMetadata)
+        else (metadata.get("name"), metadata.get("version"))
+    )
+    name, version = identity
+    model = f"model {str(name)!r} version {version}" if name is not None else None
+    if where is None:
+        return model or "the model"
+    place = f"bundle {os.fspath(where)}" if isinstance(where, os.PathLike) else where
+    return f"{place} ({model})" if model else place
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    found = re.match(r"\s*(\d+)\.(\d+)", version)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _series(version: str) -> str:
+    """``1.5.2`` -> ``1.5``."""
+    found = _major_minor(version)
+    return f"{found[0]}.{found[1]}" if found else version
+
+
+def _installed_sklearn() -> str:
+    import sklearn
+
+    return str(sklearn.__version__)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -128,13 +262,16 @@ def write_bundle(
     response: ResponseSpec | None = None,
     params: dict[str, Any] | None = None,
     mlflow_run_id: str | None = None,
-    reference: dict[str, Any] | None = None,
+    reference: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write a bundle for a fitted ``model`` trained on ``training_frame`` (features only).
+    """Write the files of a bundle; no drift reference unless ``reference`` is given.
 
-    The bundle is assembled in a temporary sibling directory and renamed into place, so a reader
-    never sees a half-written bundle. Returns the bundle path.
+    This is the low-level writer: it records the fitted ``model``, the schema of
+    ``training_frame`` (features only) and, only when passed one, a ready ``reference``. The
+    public ``k8s_mlserve.write_bundle`` (``k8s_mlserve.training.bundle``) builds the drift
+    reference by default. The bundle is assembled in a temporary sibling directory and renamed
+    into place, so a reader never sees a half-written bundle. Returns the bundle path.
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -163,7 +300,7 @@ def write_bundle(
         _write_json(staging / METADATA_FILE, metadata.model_dump(mode="json"))
         _write_json(staging / METRICS_FILE, metrics or {})
         if reference is not None:
-            _write_json(staging / REFERENCE_FILE, reference)
+            _write_json(staging / REFERENCE_FILE, dict(reference))
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
@@ -185,8 +322,13 @@ def read_metadata(path: str | os.PathLike[str]) -> BundleMetadata:
         raise BundleError(f"{meta_path} is invalid: {exc}") from exc
 
 
-def load_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Load a bundle, refusing a model file whose sha256 differs from the recorded one."""
+def load_bundle(path: str | os.PathLike[str], *, strict_versions: bool = False) -> Bundle:
+    """Load a bundle, refusing a model file whose sha256 differs from the recorded one.
+
+    A model written with another scikit-learn major.minor than the installed one is refused
+    (``LibraryMismatchError``) with ``strict_versions``, as the server's sources do; otherwise it
+    is loaded with a warning.
+    """
     bundle_dir = Path(path)
     metadata = read_metadata(bundle_dir)
     model_path = bundle_dir / MODEL_FILE
@@ -198,6 +340,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             f"{model_path} has sha256 {actual} but metadata.json records {metadata.sha256}; "
             "refusing to unpickle a file that is not the one that was written"
         )
+    verify_library_versions(metadata, strict=strict_versions, where=bundle_dir)
     metrics_path = bundle_dir / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return Bundle(

@@ -2,7 +2,8 @@
 
 A source answers two questions: which version is current (cheap, polled) and give me that version
 (expensive). The model manager only talks to the ``ModelSource`` protocol; ``build_sources`` turns
-the settings into sources. Only ``sources.mlflow.source`` imports ``mlflow``, lazily.
+the settings into sources. Only ``sources.mlflow`` (``source`` and ``loading``) imports ``mlflow``,
+lazily.
 """
 
 from __future__ import annotations

@@ -31,14 +31,19 @@ def build_sources(settings: Settings) -> list[ModelSource]:
             )
         use_server_http_defaults()
         follow = MLflowSource(
-            model.uri, tracking_uri=settings.mlflow.tracking_uri, cache_dir=model.cache_dir
+            model.uri,
+            tracking_uri=settings.mlflow.tracking_uri,
+            cache_dir=model.cache_dir,
+            allow_version_mismatch=model.allow_version_mismatch,
         )
     start: list[ModelSource] = []
     for kind in model.resolution:
         if kind == "bundle":
             directories = [model.path, follow.cache_path if follow is not None else None]
             for path in dict.fromkeys(p for p in directories if p is not None):
-                start.append(DirectorySource(path))
+                start.append(
+                    DirectorySource(path, allow_version_mismatch=model.allow_version_mismatch)
+                )
         elif kind == "mlflow" and follow is not None:
             start.append(follow)
     if not start:

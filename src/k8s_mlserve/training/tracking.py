@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, ModelSourceError
 from ..model.schema import InputSchema, NumericFeature
-from ..sources.mlflow.source import MLMODEL_METADATA_KEY
+from ..sources.mlflow.loading import MLMODEL_METADATA_KEY
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from ..model.bundle import ResponseSpec, write_bundle
+from ..model.bundle import ResponseSpec
 from ..model.registry import BundleRegistry
-from ..model.schema import InputSchema
+from .bundle import write_bundle
 
 
 @dataclass
@@ -99,10 +99,10 @@ def publish(
 ) -> tuple[Path, str]:
     """Write the bundle as a new version of the registry at ``output``; return (path, version).
 
-    Without an explicit ``reference``, the drift reference is built from the training frame.
+    Without an explicit ``reference``, the drift reference profiles the training rows and the
+    model's predictions on the held-out rows: a fitted model is over-confident on its own
+    training rows, so its predictions in production are best represented by unseen rows.
     """
-    if reference is None:
-        reference = drift_reference(trained)
     registry = BundleRegistry(output)
     chosen = version or next_version(registry)
     target_path = registry.version_path(chosen)
@@ -122,7 +122,8 @@ def publish(
             algorithm=trained.algorithm,
             response=trained.response,
             params=trained.params,
-            reference=reference,
+            reference=True if reference is None else reference,
+            prediction_frame=trained.test_frame,
             mlflow_run_id=mlflow_run_id,
         )
         path = registry.publish(bundle_dir, chosen, make_current=make_current)
@@ -131,26 +132,3 @@ def publish(
 
         shutil.rmtree(staging, ignore_errors=True)
     return path, chosen
-
-
-def drift_reference(trained: TrainedModel) -> dict[str, Any]:
-    """Feature distributions of the training rows; prediction distributions on held-out rows.
-
-    A fitted model is over-confident on its own training rows, so the predictions it will be
-    compared with in production are best represented by its predictions on unseen rows.
-    """
-    from ..drift.reference import build_reference, prediction_scores
-
-    labels: list[str] | None = None
-    scores = None
-    model = trained.model
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        proba = model.predict_proba(trained.test_frame)
-        classes = list(model.classes_)
-        labels = [str(classes[i]) for i in np.asarray(proba).argmax(axis=1)]
-        positive = trained.response.positive_class if trained.response else None
-        scores = prediction_scores(proba, classes, positive)
-    else:
-        labels = [str(v) for v in model.predict(trained.test_frame)]
-    schema = InputSchema.infer(trained.train_frame)
-    return build_reference(trained.train_frame, schema, labels=labels, scores=scores)

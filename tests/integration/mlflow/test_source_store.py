@@ -11,13 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
+from sklearn.linear_model import LogisticRegression
 
-from k8s_mlserve import BundleRegistry, ModelSourceError, load_bundle
+from k8s_mlserve import BundleRegistry, LibraryMismatchError, ModelSourceError, load_bundle
 from k8s_mlserve.model.bundle import write_bundle
 from k8s_mlserve.model.schema import NumericFeature
 from k8s_mlserve.sources import DirectorySource
 from k8s_mlserve.sources.mlflow.cache import PROVENANCE_FILE
-from k8s_mlserve.sources.mlflow.source import MLflowSource, load_model_dir
+from k8s_mlserve.sources.mlflow.loading import load_model_dir
+from k8s_mlserve.sources.mlflow.source import MLflowSource
 from k8s_mlserve.training.runner import fit_example
 from k8s_mlserve.training.tracking import log_and_register, promote
 from k8s_mlserve.training.trained import TrainedModel
@@ -138,6 +141,9 @@ def test_write_through_cache_is_a_registry_that_serves_without_mlflow(
     assert cached.metadata.response is None
     assert cached.metadata.mlflow_model_uri == "models:/iris-unit/1"
     assert cached.metadata.algorithm == "rf"
+    # What MLflow recorded about the model, not what this process happens to run.
+    assert cached.metadata.library_versions == bundle.metadata.library_versions
+    assert cached.metadata.library_versions["scikit-learn"] == sklearn.__version__
     assert cached.metrics == bundle.metrics
     provenance = json.loads((registry.current_path() / PROVENANCE_FILE).read_text())
     assert provenance["model_uri"] == "models:/iris-unit@champion"
@@ -167,6 +173,43 @@ def test_write_through_prunes_only_its_own_old_versions(
     MLflowSource("models:/iris-unit/2", tracking_uri=registered, cache_dir=cache_dir).load()
     assert registry.versions() == ["v0", "v2"]
     assert registry.current_version() == "v2"
+
+
+def test_a_model_saved_with_another_scikit_learn_is_refused_before_unpickling(
+    iris_rf: TrainedModel, tmp_path: Path
+) -> None:
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    path = tmp_path / "model"
+    frame = iris_rf.train_frame
+    model = LogisticRegression(max_iter=500).fit(frame, iris_rf.model.predict(frame))
+    mlflow.sklearn.save_model(
+        model,
+        str(path),
+        signature=infer_signature(frame, model.predict(frame)),
+        pip_requirements=["numpy==1.26.4", "scikit-learn==0.99.0"],
+    )
+    mlmodel = path / "MLmodel"
+    recorded = f"sklearn_version: {sklearn.__version__}"
+    assert recorded in mlmodel.read_text()
+    mlmodel.write_text(mlmodel.read_text().replace(recorded, "sklearn_version: 0.99.0"))
+
+    loaded = load_model_dir(path)  # not strict: loaded, with a warning
+    assert loaded.flavour == "sklearn"
+    assert loaded.library_versions["scikit-learn"] == "0.99.0"
+    assert loaded.library_versions["numpy"] == "1.26.4"
+
+    serialized = list(path.glob("model.*"))  # model.skops or model.pkl
+    assert serialized
+    for model_file in serialized:
+        model_file.write_bytes(b"never unpickled")
+    with pytest.raises(LibraryMismatchError) as refused:
+        load_model_dir(path, strict_versions=True, where="MLflow model models:/iris/1")
+    assert str(refused.value).startswith(
+        "MLflow model models:/iris/1 was written with scikit-learn 0.99.0 but scikit-learn "
+        f"{sklearn.__version__} is installed"
+    )
 
 
 # MLflow compares the example's columns with range() when saving it; pandas 3 deprecates that.

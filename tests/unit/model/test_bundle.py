@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.linear_model import LogisticRegression
 
 from k8s_mlserve import (
@@ -12,10 +15,25 @@ from k8s_mlserve import (
     BundleNotFoundError,
     BundleRegistry,
     IntegrityError,
+    LibraryMismatchError,
     load_bundle,
     read_metadata,
     resolve_bundle_path,
+)
+from k8s_mlserve.model.bundle import (
+    check_library_versions,
+    pinned_requirements,
+    sha256_file,
     write_bundle,
+)
+
+from ..toy_model import record_scikit_learn
+
+REFUSAL = (
+    "bundle /models/m/versions/v1 (model 'm' version v1) was written with scikit-learn 1.5.2 but "
+    "scikit-learn 1.6.1 is installed (a pickled model needs the major.minor it was written with): "
+    "rebuild the image with scikit-learn==1.5.* (k8s-mlserve build pins it from the bundle), "
+    "retrain, or set MLSERVE_MODEL__ALLOW_VERSION_MISMATCH=true to serve anyway"
 )
 
 
@@ -53,6 +71,7 @@ def test_write_and_load_roundtrip(
     assert "scikit-learn" in meta.library_versions
     assert bundle.metrics == {"accuracy": 1.0}
     assert list(bundle.model.predict(frame)) == list(model.predict(frame))
+    # The low-level writer writes a drift reference only when given one.
     assert sorted(p.name for p in path.iterdir()) == [
         "metadata.json",
         "metrics.json",
@@ -129,3 +148,107 @@ def test_resolve_errors(tmp_path: Path) -> None:
     (tmp_path / "versions").mkdir()
     with pytest.raises(BundleNotFoundError, match="no current version"):
         resolve_bundle_path(tmp_path)
+
+
+# -- library versions ----------------------------------------------------------------------------
+
+
+def test_check_library_versions_compares_scikit_learn_major_minor() -> None:
+    metadata = {"name": "m", "version": "v1", "library_versions": {"scikit-learn": "1.5.2"}}
+    for same_series in ("1.5.0", "1.5.2", "1.5.3.post1", "1.5.dev0"):
+        assert check_library_versions(metadata, same_series) is None
+    where = Path("/models/m/versions/v1")
+    assert check_library_versions(metadata, "1.6.1", where=where) == REFUSAL
+    assert check_library_versions(metadata, "2.5.2") is not None
+    # Numbers, not strings: 1.1 is not 1.10.
+    old = {"library_versions": {"scikit-learn": "1.1.3"}}
+    assert check_library_versions(old, "1.10.0") == (
+        "the model was written with scikit-learn 1.1.3 but scikit-learn 1.10.0 is installed (a "
+        "pickled model needs the major.minor it was written with): rebuild the image with "
+        "scikit-learn==1.1.* (k8s-mlserve build pins it from the bundle), retrain, or set "
+        "MLSERVE_MODEL__ALLOW_VERSION_MISMATCH=true to serve anyway"
+    )
+    # Nothing (readable) recorded: nothing to refuse.
+    unreadable: list[dict[str, Any]] = [
+        {},
+        {"library_versions": {}},
+        {"library_versions": {"scikit-learn": "?"}},
+    ]
+    for recorded in unreadable:
+        assert check_library_versions(recorded, "1.6.1") is None
+
+
+def test_a_written_bundle_matches_the_installed_scikit_learn(
+    tmp_path: Path, fitted: tuple[LogisticRegression, pd.DataFrame]
+) -> None:
+    model, frame = fitted
+    metadata = read_metadata(write_bundle(tmp_path / "b", model, frame, name="m", version="v1"))
+    assert metadata.library_versions["scikit-learn"] == sklearn.__version__
+    assert check_library_versions(metadata) is None
+    assert f"scikit-learn=={sklearn.__version__}" in pinned_requirements(metadata)
+
+
+def test_pinned_requirements_are_the_recorded_libraries_but_python() -> None:
+    recorded = {
+        "python": "3.12.3",
+        "scikit-learn": "1.9.1",
+        "numpy": "2.3.1",
+        "pandas": "2.3.0",
+        "joblib": "1.5.1",
+    }
+    assert pinned_requirements({"library_versions": recorded}) == [
+        "joblib==1.5.1",
+        "numpy==2.3.1",
+        "pandas==2.3.0",
+        "scikit-learn==1.9.1",
+    ]
+    assert pinned_requirements({"name": "m"}) == []
+
+
+def test_another_scikit_learn_is_refused_before_unpickling_when_strict(
+    tmp_path: Path,
+    fitted: tuple[LogisticRegression, pd.DataFrame],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model, frame = fitted
+    path = record_scikit_learn(
+        write_bundle(tmp_path / "b", model, frame, name="m", version="v1"), "0.99.0"
+    )
+    installed = sklearn.__version__
+    with pytest.raises(LibraryMismatchError) as refused:
+        load_bundle(path, strict_versions=True)
+    assert str(refused.value) == check_library_versions(read_metadata(path), where=path)
+    assert str(refused.value).startswith(
+        f"bundle {path} (model 'm' version v1) was written with scikit-learn 0.99.0 but "
+        f"scikit-learn {installed} is installed"
+    )
+    assert "scikit-learn==0.99.*" in str(refused.value)
+
+    # Not strict (the default outside the server): loaded, with a warning.
+    with caplog.at_level(logging.WARNING, logger="k8s_mlserve.model"):
+        assert load_bundle(path).metadata.version == "v1"
+    assert f"was written with scikit-learn 0.99.0 but {installed} is installed; loading it" in (
+        caplog.text
+    )
+
+    # Refused before model.joblib is unpickled: a file that is no pickle at all is never read.
+    (path / "model.joblib").write_bytes(b"not a pickle")
+    data = json.loads((path / "metadata.json").read_text())
+    data["sha256"] = sha256_file(path / "model.joblib")
+    (path / "metadata.json").write_text(json.dumps(data))
+    with pytest.raises(LibraryMismatchError):
+        load_bundle(path, strict_versions=True)
+
+
+def test_a_bundle_recording_no_scikit_learn_loads_with_a_warning(
+    tmp_path: Path,
+    fitted: tuple[LogisticRegression, pd.DataFrame],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model, frame = fitted
+    path = record_scikit_learn(
+        write_bundle(tmp_path / "b", model, frame, name="m", version="v1"), None
+    )
+    with caplog.at_level(logging.WARNING, logger="k8s_mlserve.model"):
+        assert load_bundle(path, strict_versions=True).metadata.version == "v1"
+    assert f"bundle {path} (model 'm' version v1) records no scikit-learn version" in caplog.text

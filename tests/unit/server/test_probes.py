@@ -5,17 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
 
 from k8s_mlserve.errors import ConfigurationError, ModelSourceError
 from k8s_mlserve.model.bundle import Bundle
+from k8s_mlserve.model.registry import BundleRegistry
+from k8s_mlserve.server import create_app
 from k8s_mlserve.server.state import ServerState
+from k8s_mlserve.sources import DirectorySource
 from k8s_mlserve.testing.inprocess import InProcessApp
 
-from ..toy_model import MODEL_NAME, FakeSource
-from .conftest import ClientFactory, key
+from ..toy_model import MODEL_NAME, FakeSource, record_scikit_learn, write_toy_bundle
+from .conftest import ClientFactory, key, make_settings
 
 
 class GatedSource(FakeSource):
@@ -115,6 +119,45 @@ def test_a_failed_reload_keeps_readiness_and_says_why(
             "last_reload_error": "fake source: the registry is down",
         },
     )
+
+
+def test_a_bundle_for_another_scikit_learn_is_refused_like_a_bad_bundle(tmp_path: Path) -> None:
+    """Not ready at start with the reason; on reload the served version is kept."""
+    registry = BundleRegistry(tmp_path / "toy")
+
+    def publish(version: str, scikit_learn: str | None = None) -> None:
+        bundle = write_toy_bundle(registry.staging_dir() / "bundle", version)
+        if scikit_learn is not None:
+            record_scikit_learn(bundle, scikit_learn)
+        registry.publish(bundle, version)
+
+    publish("v1", "0.99.0")
+    app = create_app(make_settings(), sources=[DirectorySource(registry.root)])
+    with InProcessApp(app) as client:
+        wait_until_started(client)
+        status, body = answer(client, "/ready")
+        assert status == 503
+        assert isinstance(body, dict)
+        assert body["reason"].startswith(
+            f"directory {registry.root}: bundle {registry.version_path('v1')} (model "
+            f"'{MODEL_NAME}' version v1) was written with scikit-learn 0.99.0 but scikit-learn "
+        )
+        assert body["reason"].endswith(
+            "set MLSERVE_MODEL__ALLOW_VERSION_MISMATCH=true to serve anyway"
+        )
+
+        publish("v2")
+        assert client.post("/admin/reload", headers=key()).status_code == 200
+        publish("v3", "0.99.0")
+        assert client.post("/admin/reload", headers=key()).status_code == 409
+        status, body = answer(client, "/ready")
+        assert status == 200
+        assert isinstance(body, dict)
+        assert body["model_version"] == "v2"
+        assert "was written with scikit-learn 0.99.0" in body["last_reload_error"]
+        version = client.get("/version", headers=key()).json()
+        assert version["version"] == "v2"
+        assert "scikit-learn==0.99.*" in version["last_reload"]["message"]
 
 
 def test_once_shutdown_begins_readiness_fails_and_liveness_does_not(client: InProcessApp) -> None:

@@ -44,6 +44,32 @@ def test_build_sources_orders_bundle_cache_and_mlflow(tmp_path: Path) -> None:
     ]
 
 
+def test_build_sources_passes_on_whether_a_version_mismatch_is_allowed(tmp_path: Path) -> None:
+    from k8s_mlserve.sources.mlflow.source import MLflowSource
+
+    for allowed in (False, True):
+        (directory,) = build_sources(settings(path=tmp_path, allow_version_mismatch=allowed))
+        assert isinstance(directory, DirectorySource)
+        assert directory.allow_version_mismatch is allowed
+        (following,) = build_sources(
+            settings(
+                path=tmp_path,
+                uri="models:/m@champion",
+                cache_dir=tmp_path / "c",
+                allow_version_mismatch=allowed,
+            )
+        )
+        assert isinstance(following, FollowingSource)
+        *directories, mlflow = following.start
+        for directory in directories:
+            assert isinstance(directory, DirectorySource)
+            assert directory.allow_version_mismatch is allowed
+        assert isinstance(mlflow, MLflowSource)
+        assert mlflow.allow_version_mismatch is allowed
+        assert mlflow.cache is not None
+        assert mlflow.cache.allow_version_mismatch is allowed
+
+
 def test_build_sources_needs_a_tracking_uri_and_a_usable_order(tmp_path: Path) -> None:
     no_tracking = Settings.model_validate({"model": {"uri": "models:/m@champion"}})
     no_tracking.mlflow.tracking_uri = None

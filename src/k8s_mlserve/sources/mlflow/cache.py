@@ -6,7 +6,9 @@ Layout (``<cache dir>/<model name>``, readable by ``DirectorySource`` like any r
     versions/vN/             a bundle, plus ``mlflow.json``: where it came from
 
 Versions without ``mlflow.json`` were not written by the cache (the cache may share a volume
-with training): they are never replaced nor pruned.
+with training): they are never replaced nor pruned. A cached bundle records the library versions
+MLflow recorded for the model, and one the installed scikit-learn must not load is ignored (the
+model is then asked of MLflow, where it is checked again).
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ KEEP = 3  # the current version and the two most recent others
 class ModelCache:
     """Versions of one MLflow model kept as bundles, keyed by their MLflow artifact URI."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, allow_version_mismatch: bool = False) -> None:
         self.root = root
         self.registry = BundleRegistry(root)
+        self.allow_version_mismatch = allow_version_mismatch
 
     def get(self, version: str, artifact_uri: str) -> Bundle | None:
         """The cached copy of ``artifact_uri`` as ``version``, made current; None if absent."""
@@ -49,7 +52,8 @@ class ModelCache:
         if not is_bundle(path) or provenance(path).get("artifact_uri") != artifact_uri:
             return None
         try:
-            bundle = load_bundle(path)  # verifies the sha256 of model.joblib
+            # Verifies the sha256 of model.joblib and the scikit-learn version.
+            bundle = load_bundle(path, strict_versions=not self.allow_version_mismatch)
             self.registry.set_current(version)
         except (OSError, BundleError) as exc:
             log.warning("ignoring cached %s: %s", path, exc)
@@ -86,11 +90,10 @@ class ModelCache:
                 version=version,
                 metrics=metrics,
             )
-            # write_bundle infers the schema from a frame; keep the one MLflow recorded instead.
+            # write_bundle infers the schema from a frame and records this environment's library
+            # versions; keep the schema and the versions MLflow recorded instead.
             written = read_metadata(bundle_dir)
-            final = metadata.model_copy(
-                update={"sha256": written.sha256, "library_versions": written.library_versions}
-            )
+            final = metadata.model_copy(update={"sha256": written.sha256})
             _write_json(bundle_dir / METADATA_FILE, final.model_dump(mode="json"))
             _write_json(
                 bundle_dir / PROVENANCE_FILE,

@@ -9,13 +9,15 @@ Accepted model URIs::
 
 A registered version N is served as version ``vN``; a run's model as ``run-<first 12 characters
 of the run id>``. Loading downloads the model directory once and loads it through the sklearn
-flavour (so probabilities stay available) or, for any other flavour, through pyfunc (labels only).
-The input schema comes from what ``k8s-mlserve train`` recorded in the MLmodel file, else from the
-signature and the input example.
+flavour (so probabilities stay available) or, for any other flavour, through pyfunc (labels only):
+see ``loading``.
 
 With a cache directory, every sklearn model loaded is written through as a version of a bundle
 registry in ``<cache dir>/<model name>`` (``mlflow_cache``), so a restart while MLflow is down
 still has something to serve (see docs/mlflow.md).
+
+A model whose sklearn flavour records another scikit-learn major.minor than the installed one is
+refused before it is unpickled (``LibraryMismatchError``), unless ``allow_version_mismatch``.
 """
 
 from __future__ import annotations
@@ -24,29 +26,21 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
-
 from ...errors import BundleError, ConfigurationError, ModelSourceError
-from ...model.bundle import Bundle, BundleMetadata, ResponseSpec, library_versions, sha256_file
-from ...model.schema import InputSchema, NumericFeature
+from ...model.bundle import Bundle, BundleMetadata, ResponseSpec
 from .cache import ModelCache
-from .schema import schema_from_mlmodel
+from .loading import LoadedMLflowModel, load_model_dir
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 log = logging.getLogger("k8s_mlserve.mlflow")
 
-# Key of the MLmodel ``metadata`` section where ``k8s-mlserve train`` records the input schema,
-# response contract and algorithm, so a model served from MLflow answers like its bundle.
-MLMODEL_METADATA_KEY = "k8s_mlserve"
 # The server retries on its own schedule; MLflow's client defaults (7 retries with backoff, 120 s
 # timeout) would hold a poll or a start-up attempt for minutes while the tracking server is down.
 SERVER_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -122,15 +116,20 @@ class MLflowSource:
         tracking_uri: str,
         cache_dir: str | os.PathLike[str] | None = None,
         registry_uri: str | None = None,
+        allow_version_mismatch: bool = False,
     ) -> None:
         self.model_uri = ModelURI.parse(uri)
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
+        self.allow_version_mismatch = allow_version_mismatch
         self.description = f"mlflow {uri}"
         self.cache: ModelCache | None = None
         if cache_dir is not None:
             key = self.model_uri.name if self.model_uri.registered else f"run-{self.model_uri.name}"
-            self.cache = ModelCache(Path(cache_dir) / _SAFE_NAME.sub("_", key))
+            self.cache = ModelCache(
+                Path(cache_dir) / _SAFE_NAME.sub("_", key),
+                allow_version_mismatch=allow_version_mismatch,
+            )
         self._client: MlflowClient | None = None
 
     @property
@@ -155,7 +154,11 @@ class MLflowSource:
                 f"download {resolved.artifact_uri}",
                 lambda: _download(location, tmp, self.tracking_uri, self.registry_uri),
             )
-            loaded = load_model_dir(Path(local))
+            loaded = load_model_dir(
+                Path(local),
+                strict_versions=not self.allow_version_mismatch,
+                where=f"MLflow model {resolved.artifact_uri}",
+            )
             metadata, metrics = self._metadata(resolved, loaded)
             if self.cache is not None and loaded.flavour == "sklearn":
                 # A full or read-only cache costs the fallback, never the load.
@@ -278,7 +281,7 @@ class MLflowSource:
             created_at=resolved.created_at or datetime.now(UTC),
             model_class=loaded.model_class,
             algorithm=recorded.get("algorithm"),
-            library_versions=library_versions(),
+            library_versions=loaded.library_versions,
             input_schema=loaded.schema,
             classes=loaded.classes,
             training_rows=int(recorded.get("training_rows", 0)),
@@ -289,80 +292,6 @@ class MLflowSource:
             params=params,
         )
         return metadata, metrics
-
-
-# -- loading a downloaded model directory ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadedMLflowModel:
-    """A model loaded from a local MLflow model directory, with what it says about itself."""
-
-    model: Any
-    flavour: Literal["sklearn", "pyfunc"]
-    schema: InputSchema
-    classes: list[str] | None
-    recorded: Mapping[str, Any]
-    sha256: str
-
-    @property
-    def model_class(self) -> str:
-        cls = type(self.model)
-        return f"{cls.__module__}.{cls.__qualname__}"
-
-
-class PyfuncLabels:
-    """A pyfunc model behind the predictor's interface: ``predict`` only, one label per row."""
-
-    def __init__(self, model: Any, integer_columns: Sequence[str] = ()) -> None:
-        self._model = model
-        self._integer_columns = list(integer_columns)
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-        # pyfunc enforces the signature: integer columns must arrive as integers, not floats.
-        casts = {c: "int64" for c in self._integer_columns if not frame[c].isna().any()}
-        output = self._model.predict(frame.astype(casts) if casts else frame)
-        if isinstance(output, pd.DataFrame):
-            output = output.iloc[:, 0]
-        return np.asarray(output).reshape(len(frame), -1)[:, 0]
-
-
-def load_model_dir(path: Path) -> LoadedMLflowModel:
-    """Load a local MLflow model directory: sklearn flavour when present, else pyfunc."""
-    from mlflow.models import Model
-
-    try:
-        mlmodel = Model.load(str(path))
-    except Exception as exc:
-        raise ModelSourceError(f"{path} is not an MLflow model directory: {exc}") from exc
-    recorded: Mapping[str, Any] = (mlmodel.metadata or {}).get(MLMODEL_METADATA_KEY) or {}
-    schema = schema_from_mlmodel(mlmodel, path, recorded)
-    if "sklearn" in mlmodel.flavors:
-        import mlflow.sklearn
-
-        model = mlflow.sklearn.load_model(str(path))
-        flavour: Literal["sklearn", "pyfunc"] = "sklearn"
-        data_file = path / str(mlmodel.flavors["sklearn"].get("pickled_model", ""))
-    else:
-        import mlflow.pyfunc
-
-        integer = [
-            f.name
-            for f in schema.features
-            if isinstance(f, NumericFeature) and f.dtype == "integer"
-        ]
-        model = PyfuncLabels(mlflow.pyfunc.load_model(str(path)), integer)
-        flavour = "pyfunc"
-        data_file = path / "MLmodel"
-    classes = getattr(model, "classes_", None)
-    return LoadedMLflowModel(
-        model=model,
-        flavour=flavour,
-        schema=schema,
-        classes=[str(c) for c in classes] if classes is not None else None,
-        recorded=recorded,
-        sha256=sha256_file(data_file) if data_file.is_file() else "",
-    )
 
 
 def _download(artifact_uri: str, dst: str, tracking_uri: str, registry_uri: str) -> str:
