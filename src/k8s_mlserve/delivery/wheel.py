@@ -5,6 +5,7 @@ No package index is needed for k8s-mlserve itself: the wheel travels in the buil
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..errors import ConfigurationError
 from ..manifests.dockerfile import wheel_name
 
 WHEEL_FOLDERS = ("wheels", "dist")
+REPRODUCIBLE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip archive can hold
 
 
 def find_source_root() -> Path | None:
@@ -53,6 +55,9 @@ def build_wheel(
         text=True,
         timeout=timeout,
         check=False,
+        # Fixed timestamps in the archive: the same source gives the same bytes, so Docker's
+        # layer cache keeps the installed libraries when only the model changes.
+        env={**os.environ, "SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH},
     )
     if result.returncode != 0:
         raise ConfigurationError(

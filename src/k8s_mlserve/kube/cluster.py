@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..manifests import KubeVersion
 from ..release.checks import pod_is_ready, rollout_problem
 from .errors import JobFailed, KubectlError
 from .portforward import PortForward
 from .waiting import StopWaiting, wait_for
+
+if TYPE_CHECKING:
+    from ..manifests.versions import KubeVersion
 
 __all__ = ["TEST_LABEL", "Cluster", "JobFailed", "KubectlError", "job_failure", "rollout_problem"]
 
@@ -84,6 +86,8 @@ class Cluster:
     def server_version(self) -> KubeVersion:
         """The API server's Kubernetes minor version (asked once)."""
         if self._version is None:
+            from ..manifests.versions import KubeVersion
+
             data = json.loads(self.kubectl("version", "-o", "json"))
             server = data.get("serverVersion")
             if not server:

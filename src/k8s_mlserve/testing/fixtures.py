@@ -172,7 +172,7 @@ def mlserve_image(
         base = mlserve_options.base_image
         root = images.find_source_root()
         if root is not None:
-            digest = images.source_digest(root, base or "", extras)
+            digest = images.source_digest(root, base or "", extras, *images.environment_pins())
             tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
             if not images.image_exists(tag):
                 images.build_server_image(root, tag, base_image=base, extras=extras)
@@ -188,7 +188,8 @@ def mlserve_image(
             wheel = mlserve_options.wheel
             if wheel is not None and wheel.is_file():
                 content += wheel.read_bytes()
-            digest = hashlib.sha256(content + f"{base}{extras}".encode()).hexdigest()[:12]
+            recipe = f"{base}{extras}{images.environment_pins()}".encode()
+            digest = hashlib.sha256(content + recipe).hexdigest()[:12]
             tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
             if wheel is not None and wheel.is_dir():
                 tag += f"-{images.source_digest(wheel)}"

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..delivery.docker import DockerUnavailable, docker_problem, image_exists, image_size
 from ..delivery.image import ImageRecipe, build_image
 from ..delivery.wheel import find_source_root
+from ..model.bundle import library_versions
 
 __all__ = [
     "LOCAL_BASE_IMAGE",
@@ -15,6 +16,7 @@ __all__ = [
     "build_project_image",
     "build_server_image",
     "docker_problem",
+    "environment_pins",
     "find_source_root",
     "image_exists",
     "image_size",
@@ -22,6 +24,17 @@ __all__ = [
 ]
 
 LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
+
+
+def environment_pins() -> tuple[str, ...]:
+    """The libraries a pickled model depends on, pinned to this environment's versions: models
+    trained by the test session load in the image (the server refuses a scikit-learn
+    major.minor other than the one a bundle records)."""
+    return tuple(
+        f"{name}=={version}"
+        for name, version in sorted(library_versions().items())
+        if name != "python"
+    )
 
 
 def build_server_image(
@@ -33,9 +46,15 @@ def build_server_image(
     ca_bundle: Path | None = None,
     timeout: float = 1800,
 ) -> str:
-    """Build the k8s-mlserve image from a source tree (its wheel, no model); returns the tag."""
+    """Build the k8s-mlserve image from a source tree (its wheel, no model, this environment's
+    model libraries pinned); returns the tag."""
     recipe = ImageRecipe(
-        tag=tag, wheel=source_root, base_image=base_image, extras=extras, ca_bundle=ca_bundle
+        tag=tag,
+        wheel=source_root,
+        base_image=base_image,
+        extras=extras,
+        ca_bundle=ca_bundle,
+        extra_pins=environment_pins(),
     )
     return build_image(recipe, timeout=timeout)
 
@@ -51,7 +70,8 @@ def build_project_image(
     timeout: float = 1800,
 ) -> str:
     """Build a model project's image (``k8s-mlserve build``): k8s-mlserve from ``wheel`` (or as
-    ``delivery.wheel.resolve_wheel`` finds it) plus the project's ``requirements.txt``."""
+    ``delivery.wheel.resolve_wheel`` finds it), the project (when it is a package) and its
+    ``requirements.txt``, with this environment's model libraries pinned."""
     recipe = ImageRecipe(
         tag=tag,
         project=project_root,
@@ -59,6 +79,7 @@ def build_project_image(
         base_image=base_image,
         extras=extras,
         ca_bundle=ca_bundle,
+        extra_pins=environment_pins(),
     )
     return build_image(recipe, timeout=timeout)
 
