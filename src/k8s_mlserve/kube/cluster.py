@@ -1,10 +1,11 @@
-"""A Kubernetes cluster for tests, driven through ``kubectl`` with argument lists.
+"""A Kubernetes cluster driven through ``kubectl`` with argument lists.
 
-``Cluster`` names a kubeconfig (passed to every command with ``--kubeconfig``; the process
-environment is left alone) and offers what test fixtures need: the server version, namespaces,
-``apply``, waits for Jobs, rollouts and pods that report on timeout what they waited for together
-with the namespace's pods, events and logs, and ``port_forward`` (see ``portforward.py``).
-``kind.py`` makes one with kind.
+``Cluster`` names a kubeconfig and context (passed to every command with ``--kubeconfig`` and
+``--context`` when given; the process environment is left alone) and offers what the CLI's
+``apply`` and ``push`` and the test fixtures need: the server version, namespaces, ``apply``,
+waits for Jobs, rollouts and pods that report on timeout what they waited for together with the
+namespace's pods, events and logs, and ``port_forward`` (see ``portforward.py``).
+``k8s_mlserve.testing.kind`` makes one with kind.
 """
 
 from __future__ import annotations

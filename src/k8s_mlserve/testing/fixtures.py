@@ -160,7 +160,8 @@ def mlserve_image(
     mlserve_image_loader: ImageLoader,
     pytestconfig: pytest.Config,
 ) -> str:
-    """The server image, built from source (or --mlserve-image) and loaded into the cluster."""
+    """The server image, built (from this source tree, or a model project's as ``k8s-mlserve
+    build`` makes it) or --mlserve-image, and loaded into the cluster."""
     from . import images
 
     tag = mlserve_options.image

@@ -221,8 +221,9 @@ class StackDeployer:
         return reference
 
     def bake(self, bundle: Path, tag: str | None = None) -> str:
-        """The stack image with ``bundle`` baked in (``k8s-mlserve build --bundle``), built on
-        top of it and loaded; returns the reference (for ``deploy(..., image=...)``)."""
+        """The stack image with ``bundle`` baked in at ``/opt/k8s-mlserve/model`` (where
+        ``k8s-mlserve build --bundle`` puts it), built on top of it and loaded; returns the
+        reference (for ``deploy(..., image=...)``)."""
         from ..delivery.docker import docker_build
         from ..manifests.contract import BAKED_MODEL_DIR
         from ..model.bundle import read_metadata
