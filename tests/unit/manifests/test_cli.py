@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import stat
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,43 @@ def test_manifests_output_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "wrote" in capsys.readouterr().err
     resources = yaml.safe_load((out / "kustomization.yaml").read_text())["resources"]
     assert len(resources) == len(list(out.glob("*.yaml"))) - 1
+
+
+def test_manifests_leave_secrets_out_of_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifests", str(example_path("diabetes"))]) == 0
+    out, err = capsys.readouterr()
+    kinds = {d["kind"] for d in yaml.safe_load_all(out)}
+    assert "Secret" not in kinds
+    assert {"Namespace", "Deployment", "Service"} <= kinds
+    assert "left out 2 Secret(s)" in err
+    assert "diabetes-postgres, diabetes-secrets" in err
+    assert "--include-secrets" in err
+
+
+def test_manifests_include_secrets_prints_them(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifests", str(example_path("diabetes")), "--include-secrets"]) == 0
+    out, err = capsys.readouterr()
+    secrets = [d for d in yaml.safe_load_all(out) if d["kind"] == "Secret"]
+    assert sorted(s["metadata"]["name"] for s in secrets) == [
+        "diabetes-postgres",
+        "diabetes-secrets",
+    ]
+    assert all(s.get("stringData") or s.get("data") for s in secrets)
+    assert "left out" not in err
+
+
+def test_manifests_output_dir_writes_secrets_private(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "k8s"
+    assert main(["manifests", str(example_path("diabetes")), "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    secrets = sorted(out.glob("*-secret-*.yaml"))
+    assert [yaml.safe_load(p.read_text())["metadata"]["name"] for p in secrets] == [
+        "diabetes-postgres",
+        "diabetes-secrets",
+    ]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in secrets} == {0o600}
 
 
 def test_manifests_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
