@@ -82,18 +82,24 @@ def run_apply(args: argparse.Namespace) -> int:
             f"{result.generated} new"
         )
     if args.wait and not args.dry_run:
-        namespace = result.spec.target_namespace
-        for manifest in result.manifests:
-            if manifest["kind"] == "Job":
-                _say(f"waiting for Job {manifest['metadata']['name']}")
-                cluster.wait_for_job(manifest["metadata"]["name"], namespace, timeout=args.timeout)
-        for manifest in result.manifests:
-            if manifest["kind"] == "Deployment":
-                _say(f"waiting for Deployment {manifest['metadata']['name']}")
-                cluster.wait_for_rollout(
-                    manifest["metadata"]["name"], namespace, timeout=args.timeout
-                )
+        try:
+            _wait(cluster, result.spec.target_namespace, result.manifests, args.timeout)
+        except TimeoutError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 0
+
+
+def _wait(cluster: Any, namespace: str, manifests: list[dict[str, Any]], timeout: float) -> None:
+    """Wait for the training Job, then every rollout (``TimeoutError`` says what is late)."""
+    for manifest in manifests:
+        if manifest["kind"] == "Job":
+            _say(f"waiting for Job {manifest['metadata']['name']}")
+            cluster.wait_for_job(manifest["metadata"]["name"], namespace, timeout=timeout)
+    for manifest in manifests:
+        if manifest["kind"] == "Deployment":
+            _say(f"waiting for Deployment {manifest['metadata']['name']}")
+            cluster.wait_for_rollout(manifest["metadata"]["name"], namespace, timeout=timeout)
 
 
 def run_push(args: argparse.Namespace) -> int:

@@ -63,7 +63,7 @@ class ImageRecipe:
         return [*pins, *self.extra_pins]
 
 
-def _copy_readable(source: Path, target: Path) -> None:
+def copy_readable(source: Path, target: Path) -> None:
     """Copy a bundle or registry so that any uid can read it in the image (files 0644, dirs
     0755): directories made with mkdtemp are 0700, and the server does not run as their owner."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".staging.*", "__pycache__"))
@@ -73,6 +73,10 @@ def _copy_readable(source: Path, target: Path) -> None:
 
 def assemble_context(recipe: ImageRecipe, context: Path, *, say: Progress) -> None:
     """Write the build context of ``recipe`` into the empty directory ``context``."""
+    for option, path in (("--bundle", recipe.bundle), ("--pins-from", recipe.pins_from)):
+        if path is not None and not path.is_dir():
+            raise ConfigurationError(f"{option}: {path} is not a bundle or registry directory")
+    requirements = recipe.requirements_file()
     wheels = context / WHEELS_DIR
     wheels.mkdir()
     wheel, how = resolve_wheel(recipe.wheel, recipe.project, context / ".wheel-build")
@@ -84,7 +88,6 @@ def assemble_context(recipe: ImageRecipe, context: Path, *, say: Progress) -> No
         shutil.copy2(project_wheel, wheels / project_wheel.name)
         shutil.rmtree(context / ".project-build", ignore_errors=True)
         say(f"project: {project_wheel.name}")
-    requirements = recipe.requirements_file()
     if requirements is not None:
         shutil.copy2(requirements, context / REQUIREMENTS_FILE)
         say(f"requirements: {requirements}")
@@ -93,10 +96,8 @@ def assemble_context(recipe: ImageRecipe, context: Path, *, say: Progress) -> No
     if pins:
         say(f"pinned: {', '.join(pins)}")
     if recipe.bundle is not None:
-        if not recipe.bundle.is_dir():
-            raise ConfigurationError(f"--bundle: {recipe.bundle} is not a directory")
         resolve_bundle_path(recipe.bundle)  # a bundle or a registry, else a clear error
-        _copy_readable(recipe.bundle, context / MODEL_DIR)
+        copy_readable(recipe.bundle, context / MODEL_DIR)
         say(f"model baked in: {recipe.bundle}")
     ca_bundle = recipe.ca_bundle or pip_ca_bundle()
     if ca_bundle is not None:

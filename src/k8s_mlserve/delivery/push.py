@@ -84,9 +84,9 @@ def push_bundle(
     timeout: float = 300.0,
 ) -> Pushed:
     """Publish ``bundle`` into the models claim of ``spec``'s deployment (see the module doc)."""
-    if spec.model.source not in (None, "claim"):
+    if spec.model_source != "claim":
         raise ConfigurationError(
-            f"{spec.name} reads its model from {spec.model.source}, not from the models claim; "
+            f"{spec.name} reads its model from {spec.model_source}, not from the models claim; "
             "set model.source: claim to deliver models with push"
         )
     if not is_bundle(bundle):

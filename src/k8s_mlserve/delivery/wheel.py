@@ -102,6 +102,7 @@ def resolve_wheel(given: Path | None, project: Path | None, work_dir: Path) -> t
     raise ConfigurationError(
         f"no k8s-mlserve wheel: k8s-mlserve {__version__} is not installed from a source tree, "
         f"and neither wheels/ nor dist/ of the project holds {wheel_name(__version__)}. "
-        "Pass --wheel PATH (a wheel, or the k8s-mlserve source tree), or run "
+        "Pass a wheel or the k8s-mlserve source tree (--wheel PATH to k8s-mlserve build, "
+        "--mlserve-wheel or K8S_MLSERVE_WHEEL to the pytest plugin), or run "
         "`pip wheel --no-deps -w wheels PATH-TO-k8s-mlserve` in the project"
     )

@@ -1,11 +1,13 @@
-"""Errors of the cluster helpers."""
+"""Errors of the cluster helpers: ``MLServeError``s, so the CLI prints them as one line."""
 
 from __future__ import annotations
 
+from ..errors import MLServeError
 
-class KubectlError(RuntimeError):
+
+class KubectlError(MLServeError, RuntimeError):
     """A kubectl command failed; the message has the command and what it printed."""
 
 
-class JobFailed(RuntimeError):
+class JobFailed(MLServeError, RuntimeError):
     """A Job reached its Failed condition; the message has its pods' events and logs."""

@@ -6,6 +6,7 @@ The order: namespace, config, storage, workloads, services, policies; within a k
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Final
 
@@ -125,9 +126,14 @@ def write_directory(manifests: list[Manifest], directory: str | Path) -> list[Pa
     written = []
     for index, manifest in enumerate(manifests):
         path = directory / file_name(index, manifest)
-        path.write_text(to_yaml([manifest]), encoding="utf-8")
-        if manifest["kind"] == "Secret":
-            path.chmod(0o600)  # it holds secret values in clear text
+        text = to_yaml([manifest])
+        if manifest["kind"] == "Secret":  # it holds secret values in clear text: never readable
+            path.unlink(missing_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            path.write_text(text, encoding="utf-8")
         written.append(path)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

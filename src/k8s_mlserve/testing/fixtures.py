@@ -13,7 +13,6 @@ cluster, stack and training code is imported by the fixtures that need it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -172,7 +171,8 @@ def mlserve_image(
         extras = mlserve_options.image_extras
         base = mlserve_options.base_image
         root = images.find_source_root()
-        if root is not None:
+        project = pytestconfig.rootpath
+        if root is not None and project.resolve() == root.resolve():
             digest = images.source_digest(root, base or "", extras, *images.environment_pins())
             tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
             if not images.image_exists(tag):
@@ -180,20 +180,9 @@ def mlserve_image(
         else:
             # A model project: k8s-mlserve from a wheel, the project (when it is a package) and
             # its requirements, as `k8s-mlserve build` makes it.
-            project = pytestconfig.rootpath
-            content = b"".join(
-                path.read_bytes()
-                for path in (project / "requirements.txt", project / "pyproject.toml")
-                if path.is_file()
-            )
-            wheel = mlserve_options.wheel
-            if wheel is not None and wheel.is_file():
-                content += wheel.read_bytes()
-            recipe = f"{base}{extras}{images.environment_pins()}".encode()
-            digest = hashlib.sha256(content + recipe).hexdigest()[:12]
+            wheel = mlserve_options.wheel or root
+            digest = images.project_digest(project, wheel, base or "", extras)
             tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
-            if wheel is not None and wheel.is_dir():
-                tag += f"-{images.source_digest(wheel)}"
             if not images.image_exists(tag):
                 images.build_project_image(
                     project, tag, wheel=wheel, base_image=base, extras=extras

@@ -20,6 +20,7 @@ __all__ = [
     "find_source_root",
     "image_exists",
     "image_size",
+    "project_digest",
     "source_digest",
 ]
 
@@ -82,6 +83,34 @@ def build_project_image(
         extra_pins=environment_pins(),
     )
     return build_image(recipe, timeout=timeout)
+
+
+_NOT_IN_IMAGE = {
+    ".venv",
+    ".git",
+    "build",
+    "models",
+    "mlruns",
+    "tests",
+    "__pycache__",
+    ".pytest_cache",
+}
+
+
+def project_digest(project: Path, wheel: Path | None, *extra: str) -> str:
+    """A short digest of a model project's image inputs: the project's files (not its virtual
+    environment, models or tests), the k8s-mlserve wheel or source tree, the pins and ``extra``."""
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        parts = path.relative_to(project).parts
+        if not path.is_file() or any(p in _NOT_IN_IMAGE or p.endswith(".egg-info") for p in parts):
+            continue
+        digest.update("/".join(parts).encode() + b"\0" + path.read_bytes() + b"\0")
+    if wheel is not None:
+        digest.update(wheel.read_bytes() if wheel.is_file() else source_digest(wheel).encode())
+    for item in (*environment_pins(), *extra):
+        digest.update(item.encode() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def source_digest(source_root: Path, *extra: str) -> str:

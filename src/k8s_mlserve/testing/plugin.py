@@ -29,6 +29,7 @@ from .fixtures import (
     mlserve_server,
     mlserve_server_factory,
     mlserve_stack,
+    mlserve_stack_images,
 )
 from .mlflow import MlflowServer
 from .options import DEFAULT_KIND_CLUSTER, ENV
@@ -47,6 +48,7 @@ __all__ = [
     "mlserve_server",
     "mlserve_server_factory",
     "mlserve_stack",
+    "mlserve_stack_images",
 ]
 
 KIND_PLUGIN = "pytest-kind"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -225,6 +224,7 @@ class StackDeployer:
         ``k8s-mlserve build --bundle`` puts it), built on top of it and loaded; returns the
         reference (for ``deploy(..., image=...)``)."""
         from ..delivery.docker import docker_build
+        from ..delivery.image import copy_readable
         from ..manifests.contract import BAKED_MODEL_DIR
         from ..model.bundle import read_metadata
         from ..model.registry import resolve_bundle_path
@@ -234,9 +234,7 @@ class StackDeployer:
         reference = f"{repository}:{tag or f'baked-{metadata.sha256[:12]}'}"
         with tempfile.TemporaryDirectory(prefix="mlserve-bake-") as tmp:
             context = Path(tmp)
-            shutil.copytree(bundle, context / "model")
-            for path in [context / "model", *(context / "model").rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
+            copy_readable(bundle, context / "model")
             (context / "Dockerfile").write_text(
                 f"FROM {self.image}\nCOPY model/ {BAKED_MODEL_DIR}/\n"
                 f"ENV MLSERVE_MODEL__PATH={BAKED_MODEL_DIR}\n"

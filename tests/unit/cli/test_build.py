@@ -63,8 +63,8 @@ def test_missing_project(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--bundle", "{tmp}/no-bundle"], "no-bundle does not exist"),
-        (["--pins-from", "{tmp}/no-bundle"], "no-bundle does not exist"),
+        (["--bundle", "{tmp}/no-bundle"], "--bundle: "),
+        (["--pins-from", "{tmp}/no-bundle"], "--pins-from: "),
         (["--requirements", "{tmp}/no-requirements.txt"], "no-requirements.txt does not exist"),
     ],
     ids=["bundle", "pins-from", "requirements"],
