@@ -64,13 +64,16 @@ def test_the_own_model_page_runs_as_written(
         ["bash", "-euo", "pipefail", "-c", page_script()],
         cwd=project,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         timeout=3600,
         check=False,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-12000:]
+    output = result.stdout
+    # pip's notes about this machine's package sources say nothing about the page
+    shown = "\n".join(line for line in output.splitlines() if "WARNING: Location" not in line)
+    assert result.returncode == 0, shown[-15000:]
     assert "k8s-mlserve installed" in output
     assert '"label"' in output, "the page's prediction answered"
     assert "without the key: 401" in output
