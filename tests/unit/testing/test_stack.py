@@ -178,3 +178,28 @@ def test_the_pod_side_extracts_the_archive(tmp_path: Path) -> None:
     assert (target / ".datasets" / "diabetes.csv").read_text() == "Glucose\n148\n"
     assert (target / "diabetes" / "current").read_text() == "v1\n"
     assert (target / "diabetes" / "versions" / "v1" / "metadata.json").is_file()
+
+
+def test_a_model_project_image_is_tagged_by_what_goes_into_it(tmp_path: Path) -> None:
+    from k8s_mlserve.testing.images import project_digest
+
+    project = tmp_path / "project"
+    (project / "src" / "pkg").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'pkg'\n")
+    (project / "src" / "pkg" / "model.py").write_text("A = 1\n")
+    wheel = tmp_path / "k8s_mlserve-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"wheel one")
+    first = project_digest(project, wheel, "[mlflow]")
+    # what never reaches the image does not change the tag
+    (project / ".venv").mkdir()
+    (project / ".venv" / "x").write_text("noise")
+    (project / "models").mkdir()
+    (project / "models" / "model.joblib").write_bytes(b"trained")
+    assert project_digest(project, wheel, "[mlflow]") == first
+    # the project's code, the wheel and the extras do
+    (project / "src" / "pkg" / "model.py").write_text("A = 2\n")
+    second = project_digest(project, wheel, "[mlflow]")
+    assert second != first
+    wheel.write_bytes(b"wheel two")
+    assert project_digest(project, wheel, "[mlflow]") != second
+    assert project_digest(project, wheel, "") != project_digest(project, wheel, "[mlflow]")
