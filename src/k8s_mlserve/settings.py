@@ -94,12 +94,26 @@ class AuthSettings(BaseModel):
     monitoring_token: SecretStr | None = Field(
         None, description="token required on /metrics and /drift; none: open"
     )
+    required: bool | None = Field(
+        None,
+        description="refuse to start without an API key; default: true when server.environment "
+        "is production (the generated manifests set it whenever the spec has keys)",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [k.strip() for k in value.replace("\n", ",").split(",") if k.strip()]
+            value = value.replace("\n", ",").split(",")
+        if isinstance(value, list):
+            keys = [k.strip() if isinstance(k, str) else k for k in value]
+            keys = [k for k in keys if k != ""]
+            if value and not keys:
+                raise ValueError(
+                    "is set but holds no key (only blanks and commas): put at least one key in "
+                    "it, or remove it to run without authentication"
+                )
+            return keys
         return value
 
     @field_validator("monitoring_token", mode="before")
@@ -212,6 +226,16 @@ class Settings(BaseSettings):
             self.mlflow.tracking_uri = os.environ["MLFLOW_TRACKING_URI"]
         if self.drift.psi_warning >= self.drift.psi_drift:
             raise ValueError("drift.psi_warning must be below drift.psi_drift")
+        if self.auth.required is None:
+            self.auth.required = self.server.environment.strip().lower() == "production"
+        if self.auth.required and not self.auth.api_keys:
+            raise ValueError(
+                "authentication is required (MLSERVE_AUTH__REQUIRED, on by default when "
+                f"MLSERVE_SERVER__ENVIRONMENT is {self.server.environment!r}) but no API key is "
+                "configured: put keys in the secrets file auth__api_keys or "
+                "MLSERVE_AUTH__API_KEYS, or set MLSERVE_AUTH__REQUIRED=false to serve without "
+                "authentication"
+            )
         return self
 
     @classmethod

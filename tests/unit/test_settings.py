@@ -72,3 +72,37 @@ def test_invalid_values_name_the_setting(
 def test_missing_secrets_dir_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_settings(tmp_path / "nope")
+
+
+def test_production_requires_a_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLSERVE_SERVER__ENVIRONMENT", "production")
+    with pytest.raises(ConfigurationError, match="authentication is required") as refused:
+        load_settings(tmp_path)
+    assert "MLSERVE_AUTH__REQUIRED=false" in str(refused.value)
+    monkeypatch.setenv("MLSERVE_AUTH__REQUIRED", "false")
+    assert not load_settings(tmp_path).auth.enabled, "an operator may still choose no keys"
+    monkeypatch.delenv("MLSERVE_AUTH__REQUIRED")
+    (tmp_path / "auth__api_keys").write_text("k1\n")
+    settings = load_settings(tmp_path)
+    assert settings.auth.required is True
+    assert settings.auth.enabled
+
+
+def test_required_outside_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert load_settings(tmp_path).auth.required is False, "development serves without keys"
+    monkeypatch.setenv("MLSERVE_AUTH__REQUIRED", "true")
+    with pytest.raises(ConfigurationError, match="no API key is configured"):
+        load_settings(tmp_path)
+
+
+@pytest.mark.parametrize("content", [" \n", ",,", " , \n ,", ""])
+def test_a_keys_file_without_a_key_is_refused(tmp_path: Path, content: str) -> None:
+    (tmp_path / "auth__api_keys").write_text(content)
+    with pytest.raises(ConfigurationError, match="holds no key"):
+        load_settings(tmp_path)
+
+
+def test_blank_entries_between_keys_are_dropped(tmp_path: Path) -> None:
+    (tmp_path / "auth__api_keys").write_text("k1,, ,k2\n")
+    keys = [k.get_secret_value() for k in load_settings(tmp_path).auth.api_keys]
+    assert keys == ["k1", "k2"]

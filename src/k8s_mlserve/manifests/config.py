@@ -109,6 +109,9 @@ def config_data(spec: DeploymentSpec) -> dict[str, str]:
     }
     if has_api_secret(spec):
         data[contract.ENV_SECRETS_DIR] = contract.SECRETS_MOUNT
+    # A spec with keys makes a pod without them refuse to start; one without keys says so.
+    with_keys = spec.secrets.api_keys is not None or spec.secrets.existing is not None
+    data[contract.ENV_AUTH_REQUIRED] = "true" if with_keys else "false"
     if spec.mlflow is not None:
         data[contract.ENV_TRACKING_URI] = tracking_uri(spec)
         data[contract.ENV_MLFLOW_TELEMETRY] = "true"  # pods have no business calling out

@@ -35,6 +35,7 @@ API_KEYS_FILE: Final = "auth__api_keys"
 MONITORING_TOKEN_FILE: Final = "auth__monitoring_token"  # noqa: S105 - a file name
 
 ENV_SECRETS_DIR: Final = "MLSERVE_SECRETS_DIR"
+ENV_AUTH_REQUIRED: Final = "MLSERVE_AUTH__REQUIRED"
 ENV_HOST: Final = "MLSERVE_SERVER__HOST"
 ENV_PORT: Final = "MLSERVE_SERVER__PORT"
 ENV_LOG_LEVEL: Final = "MLSERVE_SERVER__LOG_LEVEL"

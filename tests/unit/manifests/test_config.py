@@ -73,6 +73,8 @@ def test_no_secret_when_existing_or_empty() -> None:
     spec = make_spec(secrets={"api_keys": None, "monitoring_token": None})
     assert build_api_secret(spec, counting_source()) is None
     assert "MLSERVE_SECRETS_DIR" not in config_data(spec)
+    assert config_data(spec)["MLSERVE_AUTH__REQUIRED"] == "false", "no keys, said so"
+    assert config_data(make_spec(secrets={"existing": "mine"}))["MLSERVE_AUTH__REQUIRED"] == "true"
     assert config_data(make_spec(secrets={"existing": "mine"}))["MLSERVE_SECRETS_DIR"] == (
         "/etc/k8s-mlserve/secrets"
     )
@@ -85,6 +87,7 @@ def test_config_data_is_the_server_settings() -> None:
         api={"shutdown_timeout_seconds": 15},
     )
     assert config_data(spec) == {
+        "MLSERVE_AUTH__REQUIRED": "true",
         "MLSERVE_MODEL__PATH": "/models/m",
         "MLSERVE_REQUEST_LOG__DIR": "/logs",
         "MLSERVE_SECRETS_DIR": "/etc/k8s-mlserve/secrets",
