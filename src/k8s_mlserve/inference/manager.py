@@ -108,6 +108,7 @@ class ModelManager:
         self._retry_max = retry_max
         self._reload_lock = asyncio.Lock()
         self._closing = False
+        self._last_failure: str | None = None
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -182,12 +183,16 @@ class ModelManager:
             old = self._swap(model)
             self.load_error = None
             self.startup_complete = True
+            self._last_failure = None
             log.info("reloaded (%s): now serving version %s", reason, model.version)
             if old is not None:
                 asyncio.get_running_loop().create_task(old.batcher.close())
             return ReloadStatus(now, True, f"now serving version {model.version}")
         message = "; ".join(errors)
-        log.warning("reload (%s) failed, keeping the current model: %s", reason, message)
+        # A version that keeps failing the same way is warned about once, not at every poll.
+        level = logging.DEBUG if message == self._last_failure else logging.WARNING
+        self._last_failure = message
+        log.log(level, "reload (%s) failed, keeping the current model: %s", reason, message)
         return ReloadStatus(now, False, message)
 
     async def poll_forever(self) -> None:

@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import BundleError, BundleNotFoundError, IntegrityError, LibraryMismatchError
+from .files import fsync_dir, fsync_tree, make_temp_dir, remove_stale
 from .schema import InputSchema
 
 log = logging.getLogger("k8s_mlserve.model")
@@ -271,7 +271,10 @@ def write_bundle(
     ``training_frame`` (features only) and, only when passed one, a ready ``reference``. The
     public ``k8s_mlserve.write_bundle`` (``k8s_mlserve.training.bundle``) builds the drift
     reference by default. The bundle is assembled in a temporary sibling directory and renamed
-    into place, so a reader never sees a half-written bundle. Returns the bundle path.
+    into place, so a reader never sees a half-written bundle; its files are fsynced before the
+    rename and the parent directory after it. Files are 0644 and directories 0755, masked by the
+    umask (``umask 027`` keeps other users out). Siblings ``.<name>.*`` a killed writer left behind
+    are removed once untouched for 10 minutes. Returns the bundle path.
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -279,7 +282,8 @@ def write_bundle(
     schema = InputSchema.infer(training_frame)
     classes = getattr(model, "classes_", None)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    remove_stale(target.parent.glob(f".{target.name}.*"))
+    staging = make_temp_dir(target.parent, f".{target.name}.")
     try:
         joblib.dump(model, staging / MODEL_FILE)
         metadata = BundleMetadata(
@@ -301,12 +305,14 @@ def write_bundle(
         _write_json(staging / METRICS_FILE, metrics or {})
         if reference is not None:
             _write_json(staging / REFERENCE_FILE, dict(reference))
+        fsync_tree(staging)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    fsync_dir(target.parent)
     return target
 
 

@@ -8,6 +8,14 @@ Layout::
 
 Publishing writes the bundle beside its final place and renames it in, then moves the pointer by
 renaming a freshly written file over ``current``: a reader sees the old state or the new one.
+Files and directories are fsynced before each rename and the parent directory after it.
+
+Files are created 0644 and directories 0755, masked by the publisher's umask, so a server running
+as another user (same group or not) can read what was published; set ``umask 027`` in the
+publisher to keep users outside the group out. Staging debris a killed publisher left
+(``versions/.staging.*``, ``versions/.<version>.*``, ``.current.*``) is removed by the next
+``publish`` once nothing in it changed for ``files.STALE_AFTER_SECONDS`` (10 minutes), so the
+staging directory of a concurrent publisher is left alone.
 """
 
 from __future__ import annotations
@@ -15,11 +23,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 from ..errors import BundleError, BundleNotFoundError
 from .bundle import Bundle, is_bundle, load_bundle
+from .files import fsync_dir, fsync_tree, make_temp_dir, remove_stale, write_durably
 
 CURRENT_FILE = "current"
 VERSIONS_DIR = "versions"
@@ -79,8 +87,27 @@ class BundleRegistry:
 
         ``publish`` removes it once the bundle built inside has been moved into place.
         """
-        (self.root / VERSIONS_DIR).mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root / VERSIONS_DIR))
+        self._make_versions_dir()
+        return make_temp_dir(self.root / VERSIONS_DIR, STAGING_PREFIX)
+
+    def clean_staging(self, *, max_age: float | None = None) -> list[Path]:
+        """Remove staging debris untouched for ``max_age`` seconds (default 10 minutes)."""
+        candidates = [p for p in self.root.glob(".current.*") if not p.is_dir()]
+        versions_dir = self.root / VERSIONS_DIR
+        if versions_dir.is_dir():
+            candidates += [p for p in versions_dir.iterdir() if p.name.startswith(".")]
+        if max_age is None:
+            return remove_stale(candidates)
+        return remove_stale(candidates, max_age=max_age)
+
+    def _make_versions_dir(self) -> None:
+        for directory in (self.root, self.root / VERSIONS_DIR):
+            try:
+                os.mkdir(directory, 0o755)
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                directory.mkdir(mode=0o755, parents=True, exist_ok=True)
 
     def publish(self, bundle_dir: Path, version: str, *, make_current: bool = True) -> Path:
         """Move a complete bundle in as ``version`` and (by default) make it current."""
@@ -89,10 +116,12 @@ class BundleRegistry:
         target = self.version_path(version)
         if target.exists():
             raise BundleError(f"version {version!r} already exists in {self.root}")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_versions_dir()
+        self.clean_staging()
         staged_here = bundle_dir.parent.name.startswith(STAGING_PREFIX) and (
             bundle_dir.parent.parent.resolve() == target.parent.resolve()
         )
+        fsync_tree(bundle_dir)
         try:
             os.replace(bundle_dir, target)
             if staged_here and not any(bundle_dir.parent.iterdir()):
@@ -102,9 +131,11 @@ class BundleRegistry:
             staging = self.staging_dir()
             try:
                 shutil.copytree(bundle_dir, staging / "b")
+                fsync_tree(staging / "b")
                 os.replace(staging / "b", target)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+        fsync_dir(target.parent)
         if make_current:
             self.set_current(version)
         return target
@@ -113,12 +144,7 @@ class BundleRegistry:
         """Point ``current`` at an existing version, atomically."""
         if not is_bundle(self.version_path(version)):
             raise BundleNotFoundError(f"version {version!r} does not exist in {self.root}")
-        fd, tmp = tempfile.mkstemp(prefix=".current.", dir=self.root)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(version + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.root / CURRENT_FILE)
+        write_durably(self.root / CURRENT_FILE, (version + "\n").encode())
 
 
 def resolve_bundle_path(path: str | os.PathLike[str]) -> Path:

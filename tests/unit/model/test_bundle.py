@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from k8s_mlserve.model.bundle import (
 )
 
 from ..toy_model import record_scikit_learn
+from .test_registry import record_fsyncs_and_renames
 
 REFUSAL = (
     "bundle /models/m/versions/v1 (model 'm' version v1) was written with scikit-learn 1.5.2 but "
@@ -252,3 +256,34 @@ def test_a_bundle_recording_no_scikit_learn_loads_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="k8s_mlserve.model"):
         assert load_bundle(path, strict_versions=True).metadata.version == "v1"
     assert f"bundle {path} (model 'm' version v1) records no scikit-learn version" in caplog.text
+
+
+def test_write_bundle_is_readable_durable_and_cleans_up_after_a_killed_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    model = LogisticRegression().fit(frame, ["a", "a", "b", "b"])
+    killed, live = tmp_path / ".b.killed", tmp_path / ".b.live"
+    for path in (killed, live):
+        path.mkdir()
+        (path / "model.joblib").write_bytes(b"half")
+    old = time.time() - 11 * 60
+    for path in (killed / "model.joblib", killed):
+        os.utime(path, (old, old))
+    events = record_fsyncs_and_renames(monkeypatch)
+    previous = os.umask(0o022)
+    try:
+        target = write_bundle(tmp_path / "b", model, frame, name="m", version="v1")
+    finally:
+        os.umask(previous)
+    assert not killed.exists()
+    assert live.is_dir()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == {0o644}
+    (rename,) = [e for e in events if e[0] == "replace"]
+    staging = Path(rename[1])
+    before, after = events[: events.index(rename)], events[events.index(rename) + 1 :]
+    assert ("fsync", str(staging / "model.joblib")) in before
+    assert ("fsync", str(staging / "metadata.json")) in before
+    assert ("fsync", str(staging)) in before
+    assert after == [("fsync", str(tmp_path))]

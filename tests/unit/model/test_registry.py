@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -196,3 +201,101 @@ def test_versions_are_listed_in_natural_order(tmp_path: Path) -> None:
         for name in ("model.joblib", "metadata.json"):
             (bundle / name).write_text("{}")  # listing looks at the files, never unpickles
     assert registry.versions() == ["v1", "v2", "v10"]
+
+
+@pytest.fixture
+def umask() -> Iterator[Callable[[int], int]]:
+    """Set the process umask for one test; the previous one is restored after it."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+@pytest.mark.parametrize(
+    ("mask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)]
+)
+def test_published_files_are_readable_as_far_as_the_umask_allows(
+    registry: BundleRegistry,
+    fitted: tuple[LogisticRegression, pd.DataFrame],
+    umask: Callable[[int], int],
+    mask: int,
+    file_mode: int,
+    dir_mode: int,
+) -> None:
+    umask(mask)
+    target = publish(registry, fitted, "v1")
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(registry.root / "current") == file_mode
+    assert mode(registry.root / "versions") == dir_mode
+    assert mode(target) == dir_mode
+    assert {p.name: mode(p) for p in target.iterdir()} == {
+        name: file_mode for name in ("metadata.json", "metrics.json", "model.joblib")
+    }
+    assert mode(registry.staging_dir()) == dir_mode
+
+
+def test_stale_staging_debris_is_removed_at_the_next_publish(
+    registry: BundleRegistry,
+    fitted: tuple[LogisticRegression, pd.DataFrame],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    publish(registry, fitted, "v1")
+    versions = registry.root / "versions"
+    old = time.time() - 11 * 60
+    debris = [versions / ".staging.killed", versions / ".v2.killed", registry.root / ".current.x"]
+    for path in debris[:2]:
+        (path / "bundle").mkdir(parents=True)
+        (path / "bundle" / "model.joblib").write_bytes(b"half")
+    debris[2].write_text("v1")
+    for path in [*debris, *debris[0].rglob("*"), *debris[1].rglob("*")]:
+        os.utime(path, (old, old))
+    live = registry.staging_dir()  # a concurrent publisher at work: recent, so kept
+    (live / "bundle").mkdir()
+    with caplog.at_level(logging.INFO, logger="k8s_mlserve.model"):
+        publish(registry, fitted, "v2")
+    assert not any(path.exists() for path in debris)
+    assert live.is_dir()
+    for path in debris:
+        assert f"removed staging debris {path}" in caplog.text
+    assert registry.versions() == ["v1", "v2"]
+
+
+def test_publish_fsyncs_the_bundle_before_its_rename_and_the_directory_after(
+    registry: BundleRegistry,
+    fitted: tuple[LogisticRegression, pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model, frame = fitted
+    bundle = write_bundle(registry.staging_dir() / "bundle", model, frame, name="m", version="v1")
+    events = record_fsyncs_and_renames(monkeypatch)
+    target = registry.publish(bundle, "v1")
+    rename = events.index(("replace", str(bundle), str(target)))
+    before, after = events[:rename], events[rename + 1 :]
+    assert ("fsync", str(bundle / "model.joblib")) in before
+    assert ("fsync", str(bundle)) in before
+    assert ("fsync", str(target.parent)) in after
+    (moved,) = [e for e in after if e[0] == "replace" and e[2] == str(registry.root / "current")]
+    assert after.index(("fsync", moved[1])) < after.index(moved)
+    assert after[-1] == ("fsync", str(registry.root))
+
+
+def record_fsyncs_and_renames(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Record ``os.fsync`` (by the path its descriptor is open on) and ``os.replace``, in order."""
+    events: list[tuple[str, ...]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(("replace", os.fspath(src), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
