@@ -54,6 +54,21 @@ class ServerSettings(BaseModel):
         description="after SIGTERM, keep serving (with /ready at 503) this long before closing",
     )
     environment: str = Field("development", description="shown on / (e.g. staging, production)")
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="connections and requests served at once; more get 503 at once instead of "
+        "holding memory and file descriptors",
+    )
+    keep_alive_seconds: float = Field(
+        5.0, gt=0, le=300, description="an idle keep-alive connection is closed after this long"
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="seconds a connection has to send a request's headers before it is closed",
+    )
 
 
 class ModelSettings(BaseModel):

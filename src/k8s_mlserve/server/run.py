@@ -8,9 +8,11 @@ import threading
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
 from .app import create_app
+from .connections import protocol
 from .state import ServerState
 
 
@@ -51,6 +53,31 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
+def close_when_draining(app: ASGIApp, state: ServerState) -> ASGIApp:
+    """``app``, answering with ``Connection: close`` once shutdown has begun, so that clients
+    with a kept-alive connection open a new one (to another pod) instead of meeting a closed
+    socket."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not state.shutting_down:
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"connection"
+                ]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return wrapped
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -64,7 +91,7 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     server_settings = settings.server
     config = uvicorn.Config(
-        app,
+        close_when_draining(app, app.state.mlserve),
         host=server_settings.host,
         port=server_settings.port,
         log_level=server_settings.log_level,
@@ -72,6 +99,9 @@ def serve(settings: Settings) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
+        limit_concurrency=server_settings.max_connections,
+        http=protocol(server_settings.header_timeout),
+        timeout_keep_alive=int(max(1, server_settings.keep_alive_seconds)),
     )
     server = DrainingServer(config, app.state.mlserve, server_settings.drain_seconds)
     server.run()
