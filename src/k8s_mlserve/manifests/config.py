@@ -105,8 +105,9 @@ def config_data(spec: DeploymentSpec) -> dict[str, str]:
         contract.ENV_ENVIRONMENT: spec.config.environment,
         contract.ENV_SHUTDOWN_TIMEOUT: str(spec.api.shutdown_timeout_seconds),
         contract.ENV_MODEL_PATH: model_path(spec),
-        contract.ENV_REQUEST_LOG_DIR: contract.LOGS_MOUNT,
     }
+    if spec.monitoring.request_log:
+        data[contract.ENV_REQUEST_LOG_DIR] = contract.LOGS_MOUNT
     if has_api_secret(spec):
         data[contract.ENV_SECRETS_DIR] = contract.SECRETS_MOUNT
     # A spec with keys makes a pod without them refuse to start; one without keys says so.

@@ -157,9 +157,14 @@ class DisruptionBudget(Section):
 
 
 class Monitoring(Section):
-    """Prometheus scrape annotations on the API pods."""
+    """Prometheus scrape annotations on the API pods, and the request log."""
 
     prometheus_scrape: bool = True
+    request_log: bool = Field(
+        True,
+        description="log each predicted row's features to the logs claim (the drift check reads "
+        "them); false keeps no record of requests",
+    )
 
 
 class Postgres(Section):
@@ -238,6 +243,10 @@ class DeploymentSpec(Section):
     def _coherent(self) -> DeploymentSpec:
         self._check_images()
         self._check_model_source()
+        if self.drift_check is not None and not self.monitoring.request_log:
+            raise ValueError(
+                "drift_check reads the request log: remove it, or set monitoring.request_log: true"
+            )
         if isinstance(self.strategy, CanaryStrategy):
             if self.autoscaling is not None:
                 raise ValueError(

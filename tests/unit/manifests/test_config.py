@@ -234,3 +234,11 @@ def test_where_the_api_reads_its_model_follows_the_source() -> None:
     assert mlflow["MLSERVE_MODEL__PATH"] == "/models/m"  # the bundle training wrote comes first
     assert mlflow["MLSERVE_MODEL__URI"] == "models:/r@champion"
     assert mlflow["MLSERVE_MODEL__CACHE_DIR"] == "/models/m-mlflow-cache"
+
+
+def test_the_request_log_can_be_turned_off() -> None:
+    assert config_data(make_spec())["MLSERVE_REQUEST_LOG__DIR"] == "/logs"
+    quiet = make_spec(monitoring={"request_log": False})
+    assert "MLSERVE_REQUEST_LOG__DIR" not in config_data(quiet), "no record of requests"
+    with pytest.raises(ConfigurationError, match="drift_check reads the request log"):
+        make_spec(monitoring={"request_log": False}, drift_check={"schedule": "@daily"})
