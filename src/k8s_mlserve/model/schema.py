@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import FieldError
 
 _NUMERIC_TYPES = (int, float)
+# What the model's arrays can hold: many estimators (trees, forests, boosting) compute in float32,
+# and integer columns are int64. Values outside are refused by name rather than met as a numpy
+# error deep inside the model.
+FLOAT_MAX = float(np.finfo(np.float32).max)
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+MAX_FIELD_NAME = 64
+"""Characters of a client's unknown field name repeated in an error."""
 
 
 class NumericFeature(BaseModel):
@@ -144,8 +151,11 @@ class InputSchema(BaseModel):
         known = set(self.names)
         for key in row:
             if key not in known:
+                name = str(key)
+                if len(name) > MAX_FIELD_NAME:
+                    name = name[: MAX_FIELD_NAME - 3] + "..."
                 problems.append(
-                    FieldError(str(key), f"unknown field; expected only {', '.join(self.names)}")
+                    FieldError(name, f"unknown field; expected only {', '.join(self.names)}")
                 )
         return problems
 
@@ -231,14 +241,34 @@ def _check_value(feature: NumericFeature | CategoricalFeature, value: object) ->
         return None if feature.nullable else f"must be {_expected(feature)}, got null"
     if isinstance(feature, NumericFeature):
         if isinstance(value, bool) or not isinstance(value, _NUMERIC_TYPES):
-            return f"must be {_expected(feature)}, got {json_type(value)} {_short(value)}"
+            return f"must be {_expected(feature)}, got {json_type(value)} {short_repr(value)}"
         if isinstance(value, float) and not math.isfinite(value):
             return f"must be a finite number, got {value}"
-        return None
+        return _check_range(feature, value)
     if not isinstance(value, str):
-        return f"must be {_expected(feature)}, got {json_type(value)} {_short(value)}"
+        return f"must be {_expected(feature)}, got {json_type(value)} {short_repr(value)}"
     if value not in feature.levels:
-        return f"value {_short(value)} was never seen in training; expected {_expected(feature)}"
+        return (
+            f"value {short_repr(value)} was never seen in training; expected {_expected(feature)}"
+        )
+    return None
+
+
+def _check_range(feature: NumericFeature, value: float) -> str | None:
+    """Within what the model's dtype holds; integers also integral (3.0 passes, 2.5 not)."""
+    if feature.dtype == "integer":
+        if isinstance(value, float) and not value.is_integer():
+            return f"must be an integer, got {short_repr(value)}"
+        if not INT_MIN <= value <= INT_MAX:
+            return (
+                f"must be an integer from {INT_MIN} to {INT_MAX} (64-bit), got {short_repr(value)}"
+            )
+        return None
+    if not -FLOAT_MAX <= value <= FLOAT_MAX:
+        return (
+            f"must be a number from {-FLOAT_MAX:.7g} to {FLOAT_MAX:.7g} (32-bit float), "
+            f"got {short_repr(value)}"
+        )
     return None
 
 
@@ -259,6 +289,11 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
-def _short(value: object) -> str:
+def short_repr(value: object) -> str:
+    """``repr`` cut to 40 characters, for echoing a client's value in an error."""
+    if isinstance(value, str) and len(value) > 40:
+        value = value[:40]  # repr of a short prefix, not of a megabyte string
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"{float(value):.3g}"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -18,8 +18,9 @@ from ..sources import ModelSource, build_sources
 from . import probes, routes, v1, v2
 from .auth import KeyChecker
 from .drift import DriftMonitor
-from .errors import EXCEPTION_HANDLERS
+from .errors import EXCEPTION_HANDLERS, UnexpectedErrorMiddleware
 from .metrics import MetricsMiddleware, ServerMetrics
+from .request_id import RequestIdMiddleware
 from .state import ServerState
 
 log = logging.getLogger("k8s_mlserve.server")
@@ -97,7 +98,13 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
     app = Starlette(
         routes=route_list,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics, routes=templates)],
+        # Outermost first: metrics count the 500s the error middleware answers, and every
+        # answer, the 500s included, carries the request id.
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=metrics, routes=templates),
+            Middleware(RequestIdMiddleware),
+            Middleware(UnexpectedErrorMiddleware),
+        ],
         lifespan=lifespan,
     )
     app.state.mlserve = state

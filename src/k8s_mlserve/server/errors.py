@@ -14,16 +14,22 @@ The body takes the shape of the route's protocol: ``{"error": {"status", "messag
 on the routes of this server, ``{"error": "message"}`` on the V1 and V2 protocol routes, as those
 protocols define it. The table is copied into ``docs/architecture.md``; a test sends each failure
 to ``/predict``, V1 and V2.
+
+A 422 lists at most ``MAX_DETAILS`` field errors and counts the rest (``"omitted"``). Anything
+unexpected is answered by ``UnexpectedErrorMiddleware``: a 500 naming the request id, one log line
+(the traceback at most once a minute per error type and place), and the connection kept open.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import (
     ConfigurationError,
@@ -35,6 +41,7 @@ from ..errors import (
     UnauthorizedError,
     ValidationError,
 )
+from .request_id import request_id_of
 from .responses import FastJSONResponse
 
 log = logging.getLogger("k8s_mlserve.server")
@@ -48,6 +55,10 @@ STATUSES: tuple[tuple[type[MLServeError], int], ...] = (
     (ModelNotLoadedError, 503),
 )
 PROTOCOL_PREFIXES = ("/v1/", "/v2/")
+MAX_DETAILS = 20
+"""Field errors listed in one 422 body; the rest are counted."""
+TRACEBACK_EVERY = 60.0
+"""Seconds between two tracebacks of the same unexpected error (type and place)."""
 
 
 def status_for(exc: BaseException) -> int:
@@ -65,8 +76,12 @@ def error_response(
     *,
     details: list[dict[str, object]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Response:
-    """The error body in the shape of the request's protocol."""
+    """The error body in the shape of the request's protocol.
+
+    ``extra`` keys join the error object of this server's routes (the protocols' error is text).
+    """
     path = request.url.path
     if path == "/v2" or path.startswith(PROTOCOL_PREFIXES):
         text = f"{message}: {details_text(details)}" if details else message
@@ -74,6 +89,7 @@ def error_response(
     body: dict[str, object] = {"status": status, "message": message}
     if details is not None:
         body["details"] = details
+    body.update(extra or {})
     return FastJSONResponse({"error": body}, status, headers=headers)
 
 
@@ -88,18 +104,13 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     """Answer a failure the domain raised on purpose, with the status the table gives it."""
     status = status_for(exc)
     if isinstance(exc, ValidationError):
-        return error_response(
-            request,
-            status,
-            "input does not match the model's schema",
-            details=[e.as_dict() for e in exc.errors],
-        )
+        return validation_response(request, exc)
     if isinstance(exc, UnauthorizedError):
         return error_response(request, status, exc.message, headers={"WWW-Authenticate": "Bearer"})
     if isinstance(exc, ModelNotLoadedError):
         return error_response(request, status, f"no model loaded: {exc}")
     if status == 500:
-        return await handle_unexpected(request, exc)
+        return unexpected_response(request, exc)
     return error_response(request, status, str(exc))
 
 
@@ -109,15 +120,100 @@ async def handle_http(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+def validation_response(request: Request, exc: ValidationError) -> Response:
+    """A 422 listing the first ``MAX_DETAILS`` field errors and counting the others."""
+    message = "input does not match the model's schema"
+    omitted = len(exc.errors) - MAX_DETAILS
+    if omitted > 0:
+        message += f" ({len(exc.errors)} errors; the first {MAX_DETAILS} are listed)"
+    return error_response(
+        request,
+        422,
+        message,
+        details=[e.as_dict() for e in exc.errors[:MAX_DETAILS]],
+        extra={"omitted": omitted} if omitted > 0 else None,
+    )
+
+
+class _TracebackThrottle:
+    """Whether an error's traceback is due: once per type and place per ``TRACEBACK_EVERY``."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str, int], float] = {}
+
+    def due(self, exc: BaseException) -> bool:
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        place = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb else ("?", 0)
+        key = (type(exc).__qualname__, *place)
+        now = time.monotonic()
+        if now - self._last.get(key, -TRACEBACK_EVERY) < TRACEBACK_EVERY:
+            return False
+        if len(self._last) > 1000:  # many distinct errors: forget them rather than grow
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
+_throttle = _TracebackThrottle()
+
+
+def unexpected_response(request: Request, exc: Exception) -> Response:
+    """Log one line (with the traceback when due) and answer 500 naming the request id."""
+    request_id = request_id_of(request.scope)
+    traceback = _throttle.due(exc)
+    log.error(
+        "unhandled %s on %s %s [request %s]%s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        request_id,
+        "" if traceback else f": {exc!s:.200} (traceback logged at most once a minute)",
+        exc_info=exc if traceback else None,
+    )
     if isinstance(exc, ConfigurationError):
-        return error_response(request, 500, f"server misconfigured: {exc}")
-    return error_response(request, 500, "internal error; see the server log")
+        message = f"server misconfigured: {exc}"
+    else:
+        message = "internal error; see the server log"
+    path = request.url.path
+    if path == "/v2" or path.startswith(PROTOCOL_PREFIXES):
+        message += f" (request id {request_id})"
+    return error_response(request, 500, message, extra={"request_id": request_id})
+
+
+class UnexpectedErrorMiddleware:
+    """Answers what no exception handler took with a 500, keeping the connection open.
+
+    Starlette's own last-resort handler re-raises after answering, so the server logs a second
+    traceback and drops the kept-alive connection; this one sits inside it and does not.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:  # too late to answer: let the server close the connection
+                raise
+            response = unexpected_response(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 EXCEPTION_HANDLERS = {
     MLServeError: handle_error,
     HTTPException: handle_http,
-    Exception: handle_unexpected,
 }

@@ -16,13 +16,16 @@ from typing import Any
 
 from ..errors import MalformedRequestError
 from ..inference.predictor import Predictions
-from ..model.schema import CategoricalFeature, InputSchema, NumericFeature
+from ..model.schema import CategoricalFeature, InputSchema, NumericFeature, short_repr
+from .body import list_found
 
 _SIGNED = frozenset({"INT8", "INT16", "INT32", "INT64"})
 _UNSIGNED = frozenset({"UINT8", "UINT16", "UINT32", "UINT64"})
 _FLOATS = frozenset({"FP16", "FP32", "FP64"})
 _NUMERIC = _SIGNED | _UNSIGNED | _FLOATS
 DATATYPES = ("BOOL", *sorted(_UNSIGNED), *sorted(_SIGNED), *sorted(_FLOATS), "BYTES")
+MAX_RANK = 8
+"""Dimensions a request tensor may have (V2 rows are [N] or [N, features])."""
 # Result keys that are not separate output tensors.
 _NOT_TENSORS = frozenset({"label", "probabilities", "model_version"})
 
@@ -33,8 +36,9 @@ _NOT_TENSORS = frozenset({"label", "probabilities", "model_version"})
 def v2_rows(payload: Any, schema: InputSchema) -> list[dict[str, Any]]:
     """The rows of a V2 inference request, as ``/predict`` takes them (not yet validated)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        got = list_found(payload, "inputs")
         raise MalformedRequestError(
-            'expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}'
+            f'expected {{"inputs": [{{"name", "shape", "datatype", "data"}}, ...]}}, got {got}'
         )
     tensors = [_tensor(raw, i) for i, raw in enumerate(payload["inputs"])]
     if not tensors:
@@ -76,6 +80,10 @@ def _tensor(raw: Any, index: int) -> _Tensor:
     if not isinstance(name, str):
         raise MalformedRequestError(f"input {index} needs a string 'name'")
     shape = raw.get("shape")
+    if isinstance(shape, list) and len(shape) > MAX_RANK:
+        raise MalformedRequestError(
+            f"tensor {short_repr(name)}: 'shape' has {len(shape)} dimensions; at most {MAX_RANK}"
+        )
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
@@ -129,7 +137,9 @@ def _check_elements(name: str, datatype: str, data: list[Any]) -> None:
         else:
             ok = isinstance(value, int) and (datatype in _SIGNED or value >= 0)
         if not ok:
-            raise MalformedRequestError(f"tensor {name!r} is {datatype} but holds {value!r}")
+            raise MalformedRequestError(
+                f"tensor {short_repr(name)} is {datatype} but holds {short_repr(value)}"
+            )
 
 
 def _feature_tensors(tensors: Sequence[_Tensor], schema: InputSchema) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from ..errors import MalformedRequestError
 from ..model.schema import InputSchema
-from .body import parse_json, read_body
+from .body import list_found, parse_json, read_body
 from .guards import requires_key
 from .responses import FastJSONResponse
 from .state import server_state
@@ -25,7 +25,8 @@ from .state import server_state
 def v1_rows(payload: Any, schema: InputSchema) -> list[Any]:
     """The rows of a V1 ``{"instances": [...]}`` request (objects or lists in schema order)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("instances"), list):
-        raise MalformedRequestError('expected {"instances": [...]}')
+        got = list_found(payload, "instances")
+        raise MalformedRequestError(f'expected {{"instances": [...]}}, got {got}')
     names = schema.names
     rows: list[Any] = []
     for index, instance in enumerate(payload["instances"]):

@@ -1,0 +1,63 @@
+"""A request id on every request: the client's ``X-Request-ID`` when sane, else a new one.
+
+The id is in ``scope["state"]["request_id"]`` for the routes, in :data:`current_request_id` for
+log lines, and in the ``X-Request-ID`` header of every response, errors included.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-ID"
+MAX_LENGTH = 64
+# Printable ASCII without spaces: safe to echo in a header and in a log line.
+_SANE = re.compile(rb"[\x21-\x7e]{1,%d}" % MAX_LENGTH)
+
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "current_request_id", default="-"
+)
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id the middleware gave this request (``-`` outside it)."""
+    state = scope.get("state") or {}
+    return str(state.get("request_id", "-"))
+
+
+def choose_id(sent: bytes | None) -> str:
+    """The client's id if it is at most 64 printable characters, else a fresh uuid4 hex."""
+    if sent is not None and _SANE.fullmatch(sent):
+        return sent.decode("ascii")
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Gives each HTTP request its id and puts it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = choose_id(sent)
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
+        header = (b"x-request-id", request_id.encode("ascii"))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
