@@ -1,4 +1,10 @@
-"""OpenAPI description built from the loaded model's real input schema, and a docs page."""
+"""OpenAPI description built from the loaded model's real input schema, and a docs page.
+
+Every route ``create_app`` serves is described with its path parameters, request and response
+bodies, and each status it really answers (see ``errors.STATUSES``): this server's routes answer
+errors as ``{"error": {"status", "message", "details"}}``, the V1 and V2 protocol routes as
+``{"error": "message"}``. A test walks the app's routes and checks the two agree.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import json
 from typing import Any
 
 from ..inference.predictor import Predictor
+from .tensors import DATATYPES, MAX_RANK
 
 _ERROR = {
     "type": "object",
@@ -16,16 +23,49 @@ _ERROR = {
             "properties": {
                 "status": {"type": "integer"},
                 "message": {"type": "string"},
-                "details": {"type": "array", "items": {"type": "object"}},
+                "details": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "the first field errors (row, field, message)",
+                },
+                "omitted": {"type": "integer", "description": "field errors not listed"},
+                "request_id": {"type": "string"},
             },
+            "required": ["status", "message"],
         }
     },
+    "required": ["error"],
+}
+_PROTOCOL_ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}},
+    "required": ["error"],
+}
+_ERROR_TEXT = {
+    400: "malformed JSON, or a body not of the shape the route takes",
+    401: "missing or invalid key",
+    404: "not found",
+    409: "the reload failed; the previous version is still served",
+    413: "body or instance count over the limit",
+    422: "a field is missing, unknown, of the wrong type, non-finite, out of range or an unseen "
+    "category; or no rows",
+    503: "no model loaded yet",
+}
+_ALLOW_NOTE = (
+    " Any other method on a described path is answered 405 with an `Allow` header; an unknown "
+    "path 404; an unexpected failure 500 naming the request id (never expected: please report "
+    'it). Error bodies are `{"error": {"status", "message", ...}}` on this server\'s routes '
+    'and `{"error": "message"}` on the V1 and V2 protocol routes.'
+)
+_LABEL = {
+    "description": "a predicted class (or value, for a regressor)",
+    "type": ["string", "number", "integer", "boolean"],
 }
 
 
 def _result_schema(predictor: Predictor | None) -> dict[str, Any]:
     props: dict[str, Any] = {
-        "label": {"description": "the predicted class (or value, for a regressor)"},
+        "label": _LABEL,
         "probabilities": {
             "type": "object",
             "additionalProperties": {"type": "number"},
@@ -52,126 +92,467 @@ def _result_schema(predictor: Predictor | None) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": ["label", "model_version"]}
 
 
-def build_openapi(predictor: Predictor | None, *, title: str, auth_enabled: bool) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of this server as it serves ``predictor`` now."""
+def _tensor_schemas(row: dict[str, Any]) -> dict[str, Any]:
+    """The V1 and V2 request and response bodies."""
+    properties: dict[str, Any] = row.get("properties", {})
+    in_order = {
+        "type": "array",
+        "description": "the feature values in schema order: " + ", ".join(properties),
+        "prefixItems": list(properties.values()),
+        "minItems": len(properties),
+        "maxItems": len(properties),
+    }
+    tensor_data = {
+        "type": "array",
+        "description": "the elements, flat in row-major order or nested like the shape",
+    }
+    request_tensor = {
+        "type": "object",
+        "description": "one tensor per feature (shape [N] or [N, 1], BYTES for categorical "
+        "features) or one [N, n_features] row tensor in schema order (all-numeric models)",
+        "properties": {
+            "name": {"type": "string"},
+            "shape": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0},
+                "maxItems": MAX_RANK,
+            },
+            "datatype": {"type": "string", "enum": list(DATATYPES)},
+            "parameters": {"type": "object"},
+            "data": tensor_data,
+        },
+        "required": ["name", "shape", "datatype", "data"],
+    }
+    output_tensor = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+            "datatype": {"type": "string", "enum": list(DATATYPES)},
+            "data": tensor_data,
+        },
+        "required": ["name", "shape", "datatype", "data"],
+    }
+    tensor_metadata = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "datatype": {"type": "string", "enum": list(DATATYPES)},
+            "shape": {"type": "array", "items": {"type": "integer"}},
+        },
+        "required": ["name", "datatype", "shape"],
+    }
+    return {
+        "V1Request": {
+            "type": "object",
+            "properties": {
+                "instances": {
+                    "type": "array",
+                    "items": {"oneOf": [{"$ref": "#/components/schemas/Row"}, in_order]},
+                }
+            },
+            "required": ["instances"],
+        },
+        "V1Response": {
+            "type": "object",
+            "properties": {"predictions": {"type": "array", "items": _LABEL}},
+            "required": ["predictions"],
+        },
+        "V1Models": {
+            "type": "object",
+            "properties": {"models": {"type": "array", "items": {"type": "string"}}},
+            "required": ["models"],
+        },
+        "ModelReady": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "ready": {"type": "boolean"}},
+            "required": ["name", "ready"],
+        },
+        "V2RequestTensor": request_tensor,
+        "V2OutputTensor": output_tensor,
+        "V2InferRequest": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "parameters": {"type": "object"},
+                "inputs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/components/schemas/V2RequestTensor"},
+                },
+                "outputs": {
+                    "type": "array",
+                    "description": "the outputs wanted (default: all)",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "parameters": {"type": "object"},
+                        },
+                        "required": ["name"],
+                    },
+                },
+            },
+            "required": ["inputs"],
+        },
+        "V2InferResponse": {
+            "type": "object",
+            "properties": {
+                "model_name": {"type": "string"},
+                "model_version": {"type": "string"},
+                "id": {"type": "string"},
+                "outputs": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/V2OutputTensor"},
+                },
+            },
+            "required": ["model_name", "model_version", "id", "outputs"],
+        },
+        "V2ServerMetadata": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "version": {"type": "string"},
+                "extensions": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["name", "version", "extensions"],
+        },
+        "V2ModelMetadata": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "versions": {"type": "array", "items": {"type": "string"}},
+                "platform": {"type": "string"},
+                "inputs": {"type": "array", "items": tensor_metadata},
+                "outputs": {"type": "array", "items": tensor_metadata},
+            },
+            "required": ["name", "versions", "platform", "inputs", "outputs"],
+        },
+    }
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _errors(protocol: bool, *codes: int, **text: str) -> dict[str, Any]:
+    """Error responses in the body shape of this server's routes or of the protocol routes."""
+    schema = _ref("ProtocolError" if protocol else "Error")
+    answers: dict[str, Any] = {}
+    for code in codes:
+        answer = _json(schema, text.get(f"s{code}", _ERROR_TEXT[code]))
+        if code == 401:
+            answer["headers"] = {
+                "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}
+            }
+        answers[str(code)] = answer
+    return answers
+
+
+def _op(operation_id: str, summary: str, responses: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"operationId": operation_id, "summary": summary, **more, "responses": responses}
+
+
+def build_openapi(
+    predictor: Predictor | None,
+    *,
+    title: str,
+    auth_enabled: bool,
+    monitoring_enabled: bool | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this server as it serves ``predictor`` now.
+
+    ``auth_enabled``: API keys are configured (the prediction and admin routes may answer 401).
+    ``monitoring_enabled``: a monitoring token is set (``/metrics`` and ``/drift`` may answer
+    401); ``None`` when not known, and then they are described as possibly guarded.
+    """
     row = predictor.schema.json_schema() if predictor else {"type": "object"}
     example = predictor.schema.example_row() if predictor else {}
-    result = _result_schema(predictor)
-    errors = {
-        str(code): {"description": text, "content": {"application/json": {"schema": _ERROR}}}
-        for code, text in (
-            (400, "malformed JSON"),
-            (401, "missing or invalid API key"),
-            (413, "body or instance count over the limit"),
-            (
-                422,
-                "a field is missing, unknown, of the wrong type, non-finite or an unseen category",
-            ),
-            (503, "no model loaded"),
+    name = predictor.name if predictor else "model"
+    security: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}] if auth_enabled else []
+    key = (401,) if auth_enabled else ()
+    monitoring_security: list[dict[str, list[str]]]
+    if monitoring_enabled is None:
+        monitoring_security = [{}, {"bearer": []}, {"apiKey": []}]
+    else:
+        monitoring_security = [{"bearer": []}, {"apiKey": []}] if monitoring_enabled else []
+    watched = () if monitoring_enabled is False else (401,)
+    watched_401 = "missing or invalid monitoring token (only when one is set)"
+
+    predict_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _ref("Row"),
+                        {
+                            "type": "object",
+                            "properties": {"instances": {"type": "array", "items": _ref("Row")}},
+                            "required": ["instances"],
+                        },
+                    ]
+                },
+                "example": example,
+            }
+        },
+    }
+    name_parameter = {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "description": "the served model's name (any other answers 404)",
+        "schema": {"type": "string", "example": name},
+    }
+    version_parameter = {
+        "name": "version",
+        "in": "path",
+        "required": True,
+        "description": "the served version (any other answers 404)",
+        "schema": {
+            "type": "string",
+            "example": predictor.version if predictor else "v1",
+        },
+    }
+    ok = {"type": "object"}
+    probe = {"200": _json(ok, "OK"), "503": _json(ok, "not yet / no longer")}
+    paths: dict[str, Any] = {
+        "/predict": {
+            "post": _op(
+                "predict",
+                "Predict one row, or several with {'instances': [...]}",
+                {
+                    "200": _json(
+                        {"oneOf": [_ref("Result"), _ref("Predictions")]},
+                        "the prediction of one row, or {'predictions': [...]} for instances",
+                    ),
+                    **_errors(False, 400, *key, 413, 422, 503),
+                },
+                security=security,
+                requestBody=predict_body,
+            )
+        },
+        "/": {"get": _op("info", "Service information", {"200": _json(ok, "OK")})},
+        "/version": {
+            "get": _op(
+                "version",
+                "The served model's version and provenance",
+                {"200": _json(ok, "OK"), **_errors(False, 503)},
+            )
+        },
+        "/health": {
+            "get": _op("health", "Liveness (includes model_loaded)", {"200": _json(ok, "OK")})
+        },
+        "/ready": {
+            "get": _op("ready", "Readiness: a model is loaded and not shutting down", probe)
+        },
+        "/startup": {"get": _op("startup", "Startup: the initial load has finished", probe)},
+        "/metrics": {
+            "get": _op(
+                "metrics",
+                "Prometheus metrics (monitoring token when set)",
+                {
+                    "200": {
+                        "description": "Prometheus text exposition",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(False, *watched, s401=watched_401),
+                },
+                security=monitoring_security,
+            )
+        },
+        "/drift": {
+            "get": _op(
+                "drift",
+                "Drift of recent inputs (monitoring token when set)",
+                {
+                    "200": _json(ok, "the drift report of this replica's window"),
+                    **_errors(
+                        False,
+                        *watched,
+                        404,
+                        503,
+                        s401=watched_401,
+                        s404="drift detection is disabled, or unavailable for this version",
+                    ),
+                },
+                security=monitoring_security,
+            )
+        },
+        "/openapi.json": {
+            "get": _op("openapi", "This document", {"200": _json(ok, "OpenAPI 3.1")})
+        },
+        "/docs": {
+            "get": _op(
+                "docs",
+                "API documentation page",
+                {
+                    "200": {
+                        "description": "HTML",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            )
+        },
+        "/admin/reload": {
+            "post": _op(
+                "reload",
+                "Load the source's current model version now",
+                {
+                    "200": _json(_ref("ReloadStatus"), "the reload succeeded"),
+                    "409": _json(_ref("ReloadStatus"), _ERROR_TEXT[409]),
+                    **_errors(False, *key),
+                },
+                security=security,
+            )
+        },
+        "/v1/models": {
+            "get": _op(
+                "v1ListModels",
+                "KServe V1: the served models",
+                {"200": _json(_ref("V1Models"), "OK")},
+            )
+        },
+    }
+    v1_model = "/v1/models/{name}"
+    paths[v1_model] = {
+        "get": _op(
+            "v1ModelReady",
+            "KServe V1: model readiness",
+            {"200": _json(_ref("ModelReady"), "OK"), **_errors(True, 404, 503)},
+            parameters=[name_parameter],
         )
     }
-    security: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}] if auth_enabled else []
-    predict = {
-        "post": {
-            "summary": "Predict one row, or several with {'instances': [...]}",
-            "security": security,
-            "requestBody": {
+    paths[v1_model + ":predict"] = {
+        "post": _op(
+            "v1Predict",
+            "KServe V1: {'instances': [...]} in, {'predictions': [...]} out",
+            {
+                "200": _json(_ref("V1Response"), "one label per instance"),
+                **_errors(True, 400, *key, 404, 413, 422, 503),
+            },
+            parameters=[name_parameter],
+            security=security,
+            requestBody={
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {
-                            "oneOf": [
-                                {"$ref": "#/components/schemas/Row"},
-                                {
-                                    "type": "object",
-                                    "properties": {
-                                        "instances": {
-                                            "type": "array",
-                                            "items": {"$ref": "#/components/schemas/Row"},
-                                        }
-                                    },
-                                    "required": ["instances"],
-                                },
-                            ]
-                        },
-                        "example": example,
+                        "schema": _ref("V1Request"),
+                        "example": {"instances": [example]},
                     }
                 },
             },
-            "responses": {
-                "200": {
-                    "description": "the prediction (or {'predictions': [...]} for instances)",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Result"}}
-                    },
-                },
-                **errors,
+        )
+    }
+    paths["/v2"] = {
+        "get": _op(
+            "v2ServerMetadata",
+            "V2: server metadata",
+            {"200": _json(_ref("V2ServerMetadata"), "OK")},
+        )
+    }
+    paths["/v2/health/live"] = {
+        "get": _op(
+            "v2ServerLive",
+            "V2: liveness",
+            {"200": _json({"type": "object", "properties": {"live": {"type": "boolean"}}}, "OK")},
+        )
+    }
+    ready_body = {"type": "object", "properties": {"ready": {"type": "boolean"}}}
+    paths["/v2/health/ready"] = {
+        "get": _op(
+            "v2ServerReady",
+            "V2: readiness",
+            {
+                "200": _json(ready_body, "a model is served"),
+                "503": _json(ready_body, "no model yet, or shutting down"),
             },
+        )
+    }
+    for prefix, suffix, parameters in (
+        ("/v2/models/{name}", "", [name_parameter]),
+        ("/v2/models/{name}/versions/{version}", "Version", [name_parameter, version_parameter]),
+    ):
+        paths[prefix] = {
+            "get": _op(
+                "v2ModelMetadata" + suffix,
+                "V2: model metadata (input and output tensors)",
+                {"200": _json(_ref("V2ModelMetadata"), "OK"), **_errors(True, 404, 503)},
+                parameters=parameters,
+            )
         }
+        paths[prefix + "/ready"] = {
+            "get": _op(
+                "v2ModelReady" + suffix,
+                "V2: model readiness",
+                {
+                    "200": _json(_ref("ModelReady"), "ready"),
+                    **_errors(True, 404),
+                    "503": _json(
+                        {"anyOf": [_ref("ModelReady"), _ref("ProtocolError")]},
+                        "no model loaded yet, or shutting down",
+                    ),
+                },
+                parameters=parameters,
+            )
+        }
+        paths[prefix + "/infer"] = {
+            "post": _op(
+                "v2Infer" + suffix,
+                "Open Inference Protocol (V2): named tensors in, tensors out",
+                {
+                    "200": _json(
+                        _ref("V2InferResponse"), "label, probabilities and response fields"
+                    ),
+                    **_errors(True, 400, *key, 404, 413, 422, 503),
+                },
+                parameters=parameters,
+                security=security,
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("V2InferRequest")}},
+                },
+            )
+        }
+    result = _result_schema(predictor)
+    schemas: dict[str, Any] = {
+        "Row": row,
+        "Result": result,
+        "Predictions": {
+            "type": "object",
+            "properties": {
+                "predictions": {"type": "array", "items": _ref("Result")},
+                "model_version": {"type": "string"},
+            },
+            "required": ["predictions", "model_version"],
+        },
+        "ReloadStatus": {
+            "type": "object",
+            "properties": {
+                "ok": {"type": "boolean"},
+                "message": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"},
+            },
+            "required": ["ok", "message", "at"],
+        },
+        "Error": _ERROR,
+        "ProtocolError": _PROTOCOL_ERROR,
+        **_tensor_schemas(row),
     }
-    simple = {"200": {"description": "OK"}}
-    probe = {"200": {"description": "OK"}, "503": {"description": "not yet / no longer"}}
-    paths: dict[str, Any] = {
-        "/predict": predict,
-        "/": {"get": {"summary": "Service information", "responses": simple}},
-        "/version": {
-            "get": {"summary": "The served model's version and provenance", "responses": simple}
-        },
-        "/health": {"get": {"summary": "Liveness (includes model_loaded)", "responses": simple}},
-        "/ready": {
-            "get": {
-                "summary": "Readiness: a model is loaded and not shutting down",
-                "responses": probe,
-            }
-        },
-        "/startup": {
-            "get": {"summary": "Startup: the initial load has finished", "responses": probe}
-        },
-        "/drift": {
-            "get": {
-                "summary": "Drift of recent inputs (monitoring token when set)",
-                "responses": simple,
-            }
-        },
-        "/admin/reload": {
-            "post": {
-                "summary": "Load the source's current model version now",
-                "security": security,
-                "responses": simple,
-            }
-        },
-        "/v2/models/{name}/infer": {
-            "post": {
-                "summary": "Open Inference Protocol (V2): named tensors in, tensors out",
-                "security": security,
-                "responses": simple,
-            }
-        },
-        "/v1/models/{name}:predict": {
-            "post": {
-                "summary": "KServe V1: {'instances': [...]} in, {'predictions': [...]} out",
-                "security": security,
-                "responses": simple,
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics (monitoring token when set)",
-                "responses": simple,
-            }
-        },
-    }
-    name = predictor.name if predictor else "model"
     return {
         "openapi": "3.1.0",
         "info": {
             "title": title,
             "version": predictor.version if predictor else "unloaded",
-            "description": f"Predictions from {name}.",
+            "description": f"Predictions from {name}." + _ALLOW_NOTE,
         },
         "paths": paths,
         "components": {
-            "schemas": {"Row": row, "Result": result},
+            "schemas": schemas,
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
