@@ -137,4 +137,5 @@ def _document(state: ServerState) -> dict[str, Any]:
         predictor,
         title=f"k8s-mlserve: {predictor.name if predictor else 'model'}",
         auth_enabled=state.api_keys.enabled,
+        monitoring_enabled=state.monitoring.enabled,
     )
