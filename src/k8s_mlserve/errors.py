@@ -94,6 +94,10 @@ class RequestTooLargeError(RequestError):
     """The body, or the number of rows it holds, is over the server's limit."""
 
 
+class RequestTimeoutError(RequestError):
+    """The client did not send the whole body within the server's body timeout."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one field of one input row."""

@@ -63,6 +63,12 @@ class ServerSettings(BaseModel):
     keep_alive_seconds: float = Field(
         5.0, gt=0, le=300, description="an idle keep-alive connection is closed after this long"
     )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="seconds a request's body has to arrive in full; later: 408",
+    )
     header_timeout: float = Field(
         10.0,
         gt=0,

@@ -26,6 +26,7 @@ def server(registries: dict[str, Path]) -> Iterator[ServerProcess]:
         "MLSERVE_SERVER__KEEP_ALIVE_SECONDS": "1",
         "MLSERVE_SERVER__MAX_CONNECTIONS": "4",
         "MLSERVE_SERVER__DRAIN_SECONDS": "3",
+        "MLSERVE_SERVER__BODY_TIMEOUT": "1",
     }
     with ServerProcess(env) as process:
         yield process
@@ -55,6 +56,18 @@ def test_silent_and_half_sent_heads_are_closed(server: ServerProcess) -> None:
     assert _closed_by_server(half)
     assert "no complete request head" in server.log()
     assert server.client.get("/health").status_code == 200
+
+
+def test_a_body_that_stops_coming_gets_408(server: ServerProcess) -> None:
+    sock = _connect(server)
+    head = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n"
+    sock.sendall(head.encode() + b'{"sepal_length": 5.1,')
+    try:
+        answer = sock.recv(4096)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"MLSERVE_SERVER__BODY_TIMEOUT" in answer
 
 
 def test_connections_beyond_the_limit_get_503_not_a_hang(server: ServerProcess) -> None:

@@ -154,7 +154,9 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
 
     # Half of the features move: the dataset drifts.
     for name in ["BloodPressure", "BMI", "Age"]:
-        shifted[name] = shifted[name] * 1.3 + 10
+        moved = shifted[name] * 1.3 + 10
+        # integer features take only whole numbers
+        shifted[name] = moved.round().astype(int) if name != "BMI" else moved
     _send(process, pd.concat([shifted, shifted]))
     assert _drift(process)["dataset_drift"] is True
     wait_for(

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
-from ..errors import MalformedRequestError, RequestTooLargeError
+from ..errors import MalformedRequestError, RequestTimeoutError, RequestTooLargeError
 from ..model.schema import json_type
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes without reading it all."""
+async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes without reading it all, and a body that
+    has not fully arrived ``timeout`` seconds after the handler asked for it (408)."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read(request, limit)
+    except TimeoutError:
+        raise RequestTimeoutError(
+            f"the body did not arrive within {timeout:g} seconds (MLSERVE_SERVER__BODY_TIMEOUT)"
+        ) from None
+
+
+async def _read(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:

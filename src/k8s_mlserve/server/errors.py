@@ -5,6 +5,7 @@
 | body not JSON, or not of the shape the route takes | `MalformedRequestError` | 400    |
 | no valid API key / monitoring token                | `UnauthorizedError`     | 401    |
 | model, version or feature (drift) not served       | `NotFoundError`         | 404    |
+| body not all arrived within the body timeout       | `RequestTimeoutError`   | 408    |
 | body or row count over the limit                   | `RequestTooLargeError`  | 413    |
 | no rows, or rows that do not match the schema      | `ValidationError`       | 422    |
 | no model loaded yet                                | `ModelNotLoadedError`   | 503    |
@@ -37,6 +38,7 @@ from ..errors import (
     MLServeError,
     ModelNotLoadedError,
     NotFoundError,
+    RequestTimeoutError,
     RequestTooLargeError,
     UnauthorizedError,
     ValidationError,
@@ -50,6 +52,7 @@ STATUSES: tuple[tuple[type[MLServeError], int], ...] = (
     (MalformedRequestError, 400),
     (UnauthorizedError, 401),
     (NotFoundError, 404),
+    (RequestTimeoutError, 408),
     (RequestTooLargeError, 413),
     (ValidationError, 422),
     (ModelNotLoadedError, 503),

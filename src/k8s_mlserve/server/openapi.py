@@ -45,6 +45,7 @@ _ERROR_TEXT = {
     400: "malformed JSON, or a body not of the shape the route takes",
     401: "missing or invalid key",
     404: "not found",
+    408: "the body did not arrive in time (MLSERVE_SERVER__BODY_TIMEOUT)",
     409: "the reload failed; the previous version is still served",
     413: "body or instance count over the limit",
     422: "a field is missing, unknown, of the wrong type, non-finite, out of range or an unseen "

@@ -30,7 +30,11 @@ async def predict(request: Request) -> Response:
     """One row in, one result out; ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
     state = server_state(request)
     state.manager.require_model()  # no model: 503 before the body is read
-    payload = parse_json(await read_body(request, state.settings.server.max_body_bytes))
+    payload = parse_json(
+        await read_body(
+            request, state.settings.server.max_body_bytes, state.settings.server.body_timeout
+        )
+    )
     rows, single = extract_instances(payload)
     answer = await state.manager.predict(rows)
     results = answer.predictions.results

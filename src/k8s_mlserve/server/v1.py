@@ -64,7 +64,11 @@ async def predict(request: Request) -> Response:
     """``{"instances": [...]}`` in, ``{"predictions": [label, ...]}`` out."""
     state = server_state(request)
     state.manager.resolve(request.path_params["name"])  # 503 or 404 before the body is read
-    payload = parse_json(await read_body(request, state.settings.server.max_body_bytes))
+    payload = parse_json(
+        await read_body(
+            request, state.settings.server.max_body_bytes, state.settings.server.body_timeout
+        )
+    )
     # Resolved again after the await: the model may have been replaced meanwhile, and nothing
     # awaits between here and the batcher taking the rows.
     served = state.manager.resolve(request.path_params["name"])

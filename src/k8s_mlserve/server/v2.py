@@ -86,7 +86,11 @@ async def infer(request: Request) -> Response:
     """Tensors in; ``label``, ``probabilities`` and the response fields out."""
     state = server_state(request)
     _served(state, request)  # 503 or 404 before the body is read
-    payload = parse_json(await read_body(request, state.settings.server.max_body_bytes))
+    payload = parse_json(
+        await read_body(
+            request, state.settings.server.max_body_bytes, state.settings.server.body_timeout
+        )
+    )
     # Resolved again after the await: the model may have been replaced meanwhile, and nothing
     # awaits between here and the batcher taking the rows.
     model = _served(state, request)
