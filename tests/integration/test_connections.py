@@ -62,8 +62,10 @@ def test_a_body_that_stops_coming_gets_408(server: ServerProcess) -> None:
     sock = _connect(server)
     head = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n"
     sock.sendall(head.encode() + b'{"sepal_length": 5.1,')
+    answer = b""
     try:
-        answer = sock.recv(4096)
+        while chunk := sock.recv(4096):  # the answer, until the server closes the connection
+            answer += chunk
     finally:
         sock.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
