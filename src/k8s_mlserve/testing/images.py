@@ -8,7 +8,7 @@ from pathlib import Path
 from ..delivery.docker import DockerUnavailable, docker_problem, image_exists, image_size
 from ..delivery.image import ImageRecipe, build_image
 from ..delivery.wheel import find_source_root
-from ..model.bundle import library_versions
+from ..model.bundle import library_versions, pinned_requirements
 
 __all__ = [
     "LOCAL_BASE_IMAGE",
@@ -31,11 +31,7 @@ def environment_pins() -> tuple[str, ...]:
     """The libraries a pickled model depends on, pinned to this environment's versions: models
     trained by the test session load in the image (the server refuses a scikit-learn
     major.minor other than the one a bundle records)."""
-    return tuple(
-        f"{name}=={version}"
-        for name, version in sorted(library_versions().items())
-        if name != "python"
-    )
+    return tuple(pinned_requirements({"library_versions": library_versions()}))
 
 
 def build_server_image(
