@@ -184,7 +184,10 @@ class InputSchema(BaseModel):
         for feature in self.features:
             prop: dict[str, Any]
             if isinstance(feature, NumericFeature):
-                prop = {"type": "integer" if feature.dtype == "integer" else "number"}
+                if feature.dtype == "integer":
+                    prop = {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX}
+                else:
+                    prop = {"type": "number", "minimum": -FLOAT_MAX, "maximum": FLOAT_MAX}
                 if feature.minimum is not None and feature.maximum is not None:
                     prop["description"] = (
                         f"seen in training: {feature.minimum:g} to {feature.maximum:g}"

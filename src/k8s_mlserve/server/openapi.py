@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from ..inference.predictor import Predictor
-from .tensors import DATATYPES, MAX_RANK
+from .tensors import DATATYPES, FLOATS, MAX_RANK, SIGNED, UNSIGNED
 
 _ERROR = {
     "type": "object",
@@ -93,7 +93,17 @@ def _result_schema(predictor: Predictor | None) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": ["label", "model_version"]}
 
 
-def _tensor_schemas(row: dict[str, Any]) -> dict[str, Any]:
+def _elements(element: dict[str, Any]) -> dict[str, Any]:
+    """Tensor data of one element type: flat, or nested like the shape; null marks a missing
+    value (accepted where the feature is nullable)."""
+    scalar = {"anyOf": [element, {"type": "null"}]}
+    return {
+        "type": "array",
+        "items": {"anyOf": [*scalar["anyOf"], {"type": "array", "items": scalar}]},
+    }
+
+
+def _tensor_schemas(row: dict[str, Any], max_instances: int) -> dict[str, Any]:
     """The V1 and V2 request and response bodies."""
     properties: dict[str, Any] = row.get("properties", {})
     in_order = {
@@ -107,6 +117,16 @@ def _tensor_schemas(row: dict[str, Any]) -> dict[str, Any]:
         "type": "array",
         "description": "the elements, flat in row-major order or nested like the shape",
     }
+    by_datatype = [
+        {"properties": {"datatype": {"enum": list(kinds)}, "data": _elements(element)}}
+        for kinds, element in (
+            (("BOOL",), {"type": "boolean"}),
+            (UNSIGNED, {"type": "integer", "minimum": 0}),
+            (SIGNED, {"type": "integer"}),
+            (FLOATS, {"type": "number"}),
+            (("BYTES",), {"type": "string"}),
+        )
+    ]
     request_tensor = {
         "type": "object",
         "description": "one tensor per feature (shape [N] or [N, 1], BYTES for categorical "
@@ -123,6 +143,7 @@ def _tensor_schemas(row: dict[str, Any]) -> dict[str, Any]:
             "data": tensor_data,
         },
         "required": ["name", "shape", "datatype", "data"],
+        "oneOf": by_datatype,
     }
     output_tensor = {
         "type": "object",
@@ -149,6 +170,8 @@ def _tensor_schemas(row: dict[str, Any]) -> dict[str, Any]:
             "properties": {
                 "instances": {
                     "type": "array",
+                    "minItems": 1,
+                    "maxItems": max_instances,
                     "items": {"oneOf": [{"$ref": "#/components/schemas/Row"}, in_order]},
                 }
             },
@@ -264,10 +287,12 @@ def build_openapi(
     title: str,
     auth_enabled: bool,
     monitoring_enabled: bool | None = None,
+    max_instances: int = 1000,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of this server as it serves ``predictor`` now.
 
     ``auth_enabled``: API keys are configured (the prediction and admin routes may answer 401).
+    ``max_instances``: rows one request may carry (``MLSERVE_SERVER__MAX_INSTANCES``).
     ``monitoring_enabled``: a monitoring token is set (``/metrics`` and ``/drift`` may answer
     401); ``None`` when not known, and then they are described as possibly guarded.
     """
@@ -293,8 +318,16 @@ def build_openapi(
                         _ref("Row"),
                         {
                             "type": "object",
-                            "properties": {"instances": {"type": "array", "items": _ref("Row")}},
+                            "properties": {
+                                "instances": {
+                                    "type": "array",
+                                    "items": _ref("Row"),
+                                    "minItems": 1,
+                                    "maxItems": max_instances,
+                                }
+                            },
                             "required": ["instances"],
+                            "additionalProperties": False,
                         },
                     ]
                 },
@@ -542,7 +575,7 @@ def build_openapi(
         },
         "Error": _ERROR,
         "ProtocolError": _PROTOCOL_ERROR,
-        **_tensor_schemas(row),
+        **_tensor_schemas(row, max_instances),
     }
     return {
         "openapi": "3.1.0",

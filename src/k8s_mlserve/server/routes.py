@@ -142,4 +142,5 @@ def _document(state: ServerState) -> dict[str, Any]:
         title=f"k8s-mlserve: {predictor.name if predictor else 'model'}",
         auth_enabled=state.api_keys.enabled,
         monitoring_enabled=state.monitoring.enabled,
+        max_instances=state.settings.server.max_instances,
     )

@@ -19,11 +19,11 @@ from ..inference.predictor import Predictions
 from ..model.schema import CategoricalFeature, InputSchema, NumericFeature, short_repr
 from .body import list_found
 
-_SIGNED = frozenset({"INT8", "INT16", "INT32", "INT64"})
-_UNSIGNED = frozenset({"UINT8", "UINT16", "UINT32", "UINT64"})
-_FLOATS = frozenset({"FP16", "FP32", "FP64"})
-_NUMERIC = _SIGNED | _UNSIGNED | _FLOATS
-DATATYPES = ("BOOL", *sorted(_UNSIGNED), *sorted(_SIGNED), *sorted(_FLOATS), "BYTES")
+SIGNED = frozenset({"INT8", "INT16", "INT32", "INT64"})
+UNSIGNED = frozenset({"UINT8", "UINT16", "UINT32", "UINT64"})
+FLOATS = frozenset({"FP16", "FP32", "FP64"})
+_NUMERIC = SIGNED | UNSIGNED | FLOATS
+DATATYPES = ("BOOL", *sorted(UNSIGNED), *sorted(SIGNED), *sorted(FLOATS), "BYTES")
 MAX_RANK = 8
 """Dimensions a request tensor may have (V2 rows are [N] or [N, features])."""
 # Result keys that are not separate output tensors.
@@ -84,12 +84,12 @@ def _tensor(raw: Any, index: int) -> _Tensor:
         raise MalformedRequestError(
             f"tensor {short_repr(name)}: 'shape' has {len(shape)} dimensions; at most {MAX_RANK}"
         )
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
+    dimensions = [_dimension(d) for d in shape] if isinstance(shape, list) else [None]
+    if any(d is None for d in dimensions):
         raise MalformedRequestError(
             f"tensor {name!r}: 'shape' must be a list of non-negative integers"
         )
+    shape = [d for d in dimensions if d is not None]
     datatype = raw.get("datatype")
     if datatype not in DATATYPES:
         raise MalformedRequestError(
@@ -107,6 +107,15 @@ def _tensor(raw: Any, index: int) -> _Tensor:
         )
     _check_elements(name, datatype, flat)
     return _Tensor(name, shape, datatype, flat)
+
+
+def _dimension(value: Any) -> int | None:
+    """A shape entry as an int; JSON does not tell 2 from 2.0, so both are accepted."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value) if value >= 0 else None
 
 
 def _flatten(data: list[Any]) -> list[Any]:
@@ -132,10 +141,10 @@ def _check_elements(name: str, datatype: str, data: list[Any]) -> None:
             ok = isinstance(value, bool)
         elif isinstance(value, bool):
             ok = False
-        elif datatype in _FLOATS:
+        elif datatype in FLOATS:
             ok = isinstance(value, int | float)
         else:
-            ok = isinstance(value, int) and (datatype in _SIGNED or value >= 0)
+            ok = isinstance(value, int) and (datatype in SIGNED or value >= 0)
         if not ok:
             raise MalformedRequestError(
                 f"tensor {short_repr(name)} is {datatype} but holds {short_repr(value)}"
