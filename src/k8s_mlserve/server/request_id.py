@@ -1,12 +1,14 @@
 """A request id on every request: the client's ``X-Request-ID`` when sane, else a new one.
 
 The id is in ``scope["state"]["request_id"]`` for the routes, in :data:`current_request_id` for
-log lines, and in the ``X-Request-ID`` header of every response, errors included.
+log lines (:class:`RequestIdFilter` puts it on every record), and in the ``X-Request-ID`` header
+of every response, errors included.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
 import uuid
 
@@ -20,6 +22,14 @@ _SANE = re.compile(rb"[\x21-\x7e]{1,%d}" % MAX_LENGTH)
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "current_request_id", default="-"
 )
+
+
+class RequestIdFilter(logging.Filter):
+    """Sets ``record.request_id``: the id of the request being served, ``-`` outside one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
+        return True
 
 
 def request_id_of(scope: Scope) -> str:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..settings import Settings
 from .app import create_app
 from .connections import protocol
+from .request_id import RequestIdFilter
 from .state import ServerState
 
 
@@ -78,11 +79,15 @@ def close_when_draining(app: ASGIApp, state: ServerState) -> ASGIApp:
     return wrapped
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Log to stderr; every line names the request it was written for (``-`` outside one)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def serve(settings: Settings) -> None:

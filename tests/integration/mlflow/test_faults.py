@@ -4,6 +4,7 @@ stopped and restarted on the same port by the tests."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -116,9 +117,14 @@ def test_admin_reload_follows_a_promotion_at_once(
     server = serve(mlflow.url, uri=f"models:/{name}@champion", poll=3600)
     promote(name, "2", tracking_uri=mlflow.url)
     assert server.client.post("/admin/reload").status_code == 401
-    response = server.client.post("/admin/reload", headers=server.headers())
+    traced = {**server.headers(), "X-Request-ID": "promote-7f3a"}
+    response = server.client.post("/admin/reload", headers=traced)
     assert response.status_code == 200
     assert response.json()["message"] == "now serving version v2"
+    # Every log line names the request it was written for, "-" outside one.
+    log = server.log()
+    assert "[promote-7f3a]: reloaded (admin request): now serving version v2" in log
+    assert re.search(r"\[-\]: serving iris-admin version v1 from", log)
     assert server.client.get("/version").json()["algorithm"] == "logreg"
 
 
