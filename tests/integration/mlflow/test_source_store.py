@@ -212,6 +212,41 @@ def test_a_model_saved_with_another_scikit_learn_is_refused_before_unpickling(
     )
 
 
+def test_a_version_that_failed_is_not_downloaded_again_until_the_alias_moves(
+    registered: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow import MlflowClient
+
+    import k8s_mlserve.sources.mlflow.source as module
+
+    calls = {"download": 0, "load": 0}
+    real_download = module._download
+
+    def download(*args: Any) -> str:
+        calls["download"] += 1
+        return real_download(*args)
+
+    def refuse_the_first(path: Path, **kwargs: Any) -> Any:
+        calls["load"] += 1
+        if calls["load"] == 1:
+            raise LibraryMismatchError("MLflow model models:/iris-unit/1 was written with 0.99")
+        return load_model_dir(path, **kwargs)
+
+    monkeypatch.setattr(module, "_download", download)
+    monkeypatch.setattr(module, "load_model_dir", refuse_the_first)
+    client = MlflowClient(tracking_uri=registered)
+    client.set_registered_model_alias("iris-unit", "remembered", "1")
+    source = MLflowSource("models:/iris-unit@remembered", tracking_uri=registered)
+    for _ in range(3):
+        with pytest.raises(LibraryMismatchError, match=r"was written with 0\.99"):
+            source.load()
+    assert calls == {"download": 1, "load": 1}  # refused from memory, nothing re-read
+
+    client.set_registered_model_alias("iris-unit", "remembered", "2")
+    assert source.load().metadata.version == "v2"
+    assert calls == {"download": 2, "load": 2}
+
+
 # MLflow compares the example's columns with range() when saving it; pandas 3 deprecates that.
 @pytest.mark.filterwarnings("ignore:Operation with range is deprecated")
 def test_pyfunc_models_serve_labels(tmp_path: Path) -> None:

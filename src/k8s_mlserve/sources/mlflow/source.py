@@ -18,6 +18,10 @@ still has something to serve (see docs/mlflow.md).
 
 A model whose sklearn flavour records another scikit-learn major.minor than the installed one is
 refused before it is unpickled (``LibraryMismatchError``), unless ``allow_version_mismatch``.
+A version that failed to load is remembered (its artifact URI and creation time: a registered
+version's files do not change) and refused again with the same error, without downloading or
+unpickling it, until the URI designates another version; MLflow being unreachable is not
+remembered.
 """
 
 from __future__ import annotations
@@ -131,6 +135,7 @@ class MLflowSource:
                 allow_version_mismatch=allow_version_mismatch,
             )
         self._client: MlflowClient | None = None
+        self._failed: tuple[tuple[str, datetime | None], Exception] | None = None
 
     @property
     def cache_path(self) -> Path | None:
@@ -148,17 +153,27 @@ class MLflowSource:
         if cached is not None:
             log.info("version %s of %s found in the cache", resolved.version, self.model_uri.uri)
             return cached
+        identity = (resolved.artifact_uri, resolved.created_at)
+        if self._failed is not None and self._failed[0] == identity:
+            raise self._failed[1].with_traceback(None)
         location = self._call(f"locate {resolved.artifact_uri}", lambda: self._location(resolved))
         with tempfile.TemporaryDirectory(prefix="mlserve-mlflow-") as tmp:
             local = self._call(
                 f"download {resolved.artifact_uri}",
                 lambda: _download(location, tmp, self.tracking_uri, self.registry_uri),
             )
-            loaded = load_model_dir(
-                Path(local),
-                strict_versions=not self.allow_version_mismatch,
-                where=f"MLflow model {resolved.artifact_uri}",
-            )
+            try:
+                loaded = load_model_dir(
+                    Path(local),
+                    strict_versions=not self.allow_version_mismatch,
+                    where=f"MLflow model {resolved.artifact_uri}",
+                )
+            except OSError:
+                raise  # a full or unreadable disk may recover without a new version
+            except Exception as exc:
+                self._failed = (identity, exc)
+                raise
+            self._failed = None
             metadata, metrics = self._metadata(resolved, loaded)
             if self.cache is not None and loaded.flavour == "sklearn":
                 # A full or read-only cache costs the fallback, never the load.
