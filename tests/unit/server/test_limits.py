@@ -52,6 +52,20 @@ def test_nesting_within_the_limit_reaches_validation(shared_client: InProcessApp
     assert response.json()["error"]["details"][0]["field"] == "x"
 
 
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b'{"x": "not a number", "x": 0.5, "count": 3, "colour": "red"}', 200),
+        (b'{"x": 0.5, "x": "not a number", "count": 3, "colour": "red"}', 422),
+    ],
+)
+def test_a_duplicate_key_takes_its_last_value_as_documented(
+    shared_client: InProcessApp, raw: bytes, status: int
+) -> None:
+    response = post_raw(shared_client, "/predict", raw)
+    assert response.status_code == status, response.text
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     assert parse_json(b'{"x": "' + b"[" * 500 + b'"}') == {"x": "[" * 500}
 
