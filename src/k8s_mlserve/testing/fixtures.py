@@ -22,7 +22,7 @@ import pytest
 from ..__version__ import __version__
 from . import session
 from .mlflow import MlflowServer
-from .options import MlserveOptions, find_executable
+from .options import BUILD, MlserveOptions, find_executable
 from .server import SecretsDir, ServerFactory, ServerProcess
 
 if TYPE_CHECKING:
@@ -196,12 +196,29 @@ def mlserve_stack_images(
     mlserve_options: MlserveOptions, mlserve_image_loader: ImageLoader
 ) -> Callable[[], tuple[str, str]]:
     """The MLflow and PostgreSQL images of MLflow stacks, as a function: called when a stack
-    needs them, it builds what is set to ``build`` (once) and loads both into the cluster."""
+    needs them, it builds what is set to ``build`` (once) and loads both into the cluster. A
+    test whose stack needs a build skips, saying so, where Docker is not available."""
     chosen: list[tuple[str, str]] = []
 
     def images() -> tuple[str, str]:
         if not chosen:
+            from .images import docker_problem
             from .stack_images import stack_images
+
+            building = [
+                option
+                for option, value in (
+                    ("--mlserve-mlflow-image", mlserve_options.mlflow_image),
+                    ("--mlserve-postgres-image", mlserve_options.postgres_image),
+                )
+                if value == BUILD
+            ]
+            problem = docker_problem() if building else None
+            if problem:
+                pytest.skip(
+                    f"building the MLflow stack images needs Docker: {problem}; or pass "
+                    f"{' and '.join(building)} with images the cluster can pull"
+                )
 
             pair = stack_images(mlserve_options)
             for image in pair:

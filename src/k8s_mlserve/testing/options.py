@@ -98,7 +98,8 @@ class MlserveOptions:
     @property
     def needs_docker(self) -> bool:
         """Whether the cluster fixtures use Docker: kind runs on it, images are built with it, and
-        loaders read images from it."""
+        loaders read images from it. (MLflow stack images set to ``build`` are checked when a
+        test's stack needs them: ``mlserve_stack_images``.)"""
         loader = (self.image_loader or "").strip()
         return self.kind or self.image is None or loader not in ("", "none")
 

@@ -164,6 +164,34 @@ def test_docker_is_not_needed_for_a_given_image_without_loader(
     assert fake_tools.calls("docker") == []
 
 
+STACK_TEST = """
+import pytest
+
+@pytest.mark.e2e
+def test_stack(mlserve_stack_images):
+    assert mlserve_stack_images() == ("my-mlflow:3", "my-postgres:16")
+"""
+
+
+def test_stack_images_to_build_without_docker_skip_naming_the_options(
+    pytester: pytest.Pytester, fake_tools: FakeTools, kubeconfig: Path
+) -> None:
+    fake_tools.add("kubectl", KUBECTL)
+    pytester.makepyfile(STACK_TEST)
+    given = ("--kubeconfig", str(kubeconfig), "--mlserve-image", "my-api:1.0")
+    result = pytester.runpytest("-rs", *given, "--image-loader", "none")
+    result.assert_outcomes(skipped=1)
+    (line,) = skip_reasons(result)
+    assert line.endswith(
+        "building the MLflow stack images needs Docker: the docker CLI is not on PATH; or pass "
+        "--mlserve-mlflow-image with images the cluster can pull"
+    )
+    images = ("--mlserve-mlflow-image", "my-mlflow:3", "--mlserve-postgres-image", "my-postgres:16")
+    result = pytester.runpytest(*given, "--image-loader", "none", *images)
+    result.assert_outcomes(passed=1)
+    assert fake_tools.calls("docker") == []
+
+
 def test_cluster_fixture_skips_outside_e2e_tests_too(
     pytester: pytest.Pytester, fake_tools: FakeTools
 ) -> None:
