@@ -3,7 +3,9 @@
 A bundle is a directory::
 
     model.joblib     the fitted estimator or pipeline (pickled: loading it runs code)
-    metadata.json    name, version, schema, classes, sha256 of model.joblib, ...
+    model.onnx       the same model compiled to ONNX, when it converts and passes the parity
+                     check (see ``compiled``)
+    metadata.json    name, version, schema, classes, sha256 of model.joblib and model.onnx, ...
     metrics.json     evaluation metrics from training
     reference.json   optional drift reference profile
 
@@ -37,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import BundleError, BundleNotFoundError, IntegrityError, LibraryMismatchError
+from .compiled import CompiledModel, compile_model
 from .files import fsync_dir, fsync_tree, make_temp_dir, remove_stale
 from .schema import InputSchema
 
@@ -86,6 +89,7 @@ class BundleMetadata(BaseModel):
     mlflow_model_uri: str | None = None
     response: ResponseSpec | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    compiled: CompiledModel | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,7 @@ def write_bundle(
     mlflow_run_id: str | None = None,
     reference: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    onnx: bool = True,
 ) -> Path:
     """Write the files of a bundle; no drift reference unless ``reference`` is given.
 
@@ -274,7 +279,9 @@ def write_bundle(
     into place, so a reader never sees a half-written bundle; its files are fsynced before the
     rename and the parent directory after it. Files are 0644 and directories 0755, masked by the
     umask (``umask 027`` keeps other users out). Siblings ``.<name>.*`` a killed writer left behind
-    are removed once untouched for 10 minutes. Returns the bundle path.
+    are removed once untouched for 10 minutes. With ``onnx`` (the default) the model is also
+    compiled to ``model.onnx`` and checked against scikit-learn on the training rows
+    (``compiled``); the outcome is recorded either way. Returns the bundle path.
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -286,6 +293,7 @@ def write_bundle(
     staging = make_temp_dir(target.parent, f".{target.name}.")
     try:
         joblib.dump(model, staging / MODEL_FILE)
+        compiled = compile_model(model, training_frame, schema, staging) if onnx else None
         metadata = BundleMetadata(
             name=name,
             version=version,
@@ -300,6 +308,7 @@ def write_bundle(
             mlflow_run_id=mlflow_run_id,
             response=response,
             params=params or {},
+            compiled=compiled,
         )
         _write_json(staging / METADATA_FILE, metadata.model_dump(mode="json"))
         _write_json(staging / METRICS_FILE, metrics or {})

@@ -41,6 +41,7 @@ def write_bundle(
     reference: Mapping[str, Any] | bool | None = True,
     prediction_frame: pd.DataFrame | None = None,
     overwrite: bool = False,
+    onnx: bool = True,
 ) -> Path:
     """Write a bundle for a fitted ``model`` trained on ``training_frame`` (features only).
 
@@ -52,6 +53,10 @@ def write_bundle(
       better, since a model is more confident on rows it learned from), see ``model_reference``;
     - a mapping: written as given (e.g. from ``k8s_mlserve.drift.build_reference``);
     - ``False`` or ``None``: no reference (the server then answers ``/drift`` with 404).
+
+    With ``onnx`` (the default) the model is also compiled to ``model.onnx`` and checked against
+    scikit-learn on the training rows; ``metadata.json`` records the outcome (``compiled``) and
+    the server serves the compiled model only when it passed (docs/performance.md).
 
     The bundle is assembled in a temporary sibling directory and renamed into place, so a reader
     never sees a half-written bundle. Returns the bundle path.
@@ -81,6 +86,7 @@ def write_bundle(
         mlflow_run_id=mlflow_run_id,
         reference=ready,
         overwrite=overwrite,
+        onnx=onnx,
     )
 
 

@@ -75,12 +75,15 @@ def test_write_and_load_roundtrip(
     assert "scikit-learn" in meta.library_versions
     assert bundle.metrics == {"accuracy": 1.0}
     assert list(bundle.model.predict(frame)) == list(model.predict(frame))
-    # The low-level writer writes a drift reference only when given one.
+    # The low-level writer writes a drift reference only when given one; the model is compiled.
     assert sorted(p.name for p in path.iterdir()) == [
         "metadata.json",
         "metrics.json",
         "model.joblib",
+        "model.onnx",
     ]
+    assert meta.compiled is not None
+    assert meta.compiled.status == "ok"
 
 
 def test_tampered_model_is_refused_before_unpickling(

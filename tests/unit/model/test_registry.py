@@ -233,7 +233,7 @@ def test_published_files_are_readable_as_far_as_the_umask_allows(
     assert mode(registry.root / "versions") == dir_mode
     assert mode(target) == dir_mode
     assert {p.name: mode(p) for p in target.iterdir()} == {
-        name: file_mode for name in ("metadata.json", "metrics.json", "model.joblib")
+        name: file_mode for name in ("metadata.json", "metrics.json", "model.joblib", "model.onnx")
     }
     assert mode(registry.staging_dir()) == dir_mode
 
