@@ -11,6 +11,7 @@ from .errors import (
     MLServeError,
     ModelNotLoadedError,
     ModelSourceError,
+    NotCompiledError,
     SchemaMismatchError,
     ValidationError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "MLServeError",
     "ModelNotLoadedError",
     "ModelSourceError",
+    "NotCompiledError",
     "ResponseSpec",
     "SchemaMismatchError",
     "Settings",

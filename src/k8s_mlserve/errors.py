@@ -7,7 +7,8 @@ The tree (the server chooses each HTTP status in one place, ``server.errors``)::
     ├── BundleError             a model bundle cannot be written or read
     │   ├── BundleNotFoundError     no bundle (or no current version) at a path
     │   ├── IntegrityError          model.joblib does not match its recorded sha256
-    │   └── LibraryMismatchError    the bundle's scikit-learn major.minor is not the installed one
+    │   ├── LibraryMismatchError    the bundle's scikit-learn major.minor is not the installed one
+    │   └── NotCompiledError        the compiled model was asked for but cannot be served
     ├── ModelSourceError        a model source (e.g. an MLflow registry) cannot provide a model
     ├── ModelNotLoadedError     a prediction was asked for before any model was loaded
     ├── SchemaMismatchError     a new model's input schema is incompatible with the served one
@@ -48,6 +49,10 @@ class IntegrityError(BundleError):
 
 class LibraryMismatchError(BundleError):
     """A bundle was written with another scikit-learn major.minor than the installed one."""
+
+
+class NotCompiledError(BundleError):
+    """The bundle's compiled (ONNX) model is missing, failed its check, or cannot be loaded."""
 
 
 class ModelSourceError(MLServeError):

@@ -97,6 +97,12 @@ class ModelSettings(BaseModel):
         description="serve a model whose recorded scikit-learn major.minor is not the installed "
         "one (logged as a warning); false: refuse it",
     )
+    runtime: Literal["auto", "onnx", "sklearn"] = Field(
+        "auto",
+        description="auto: the compiled ONNX model when the bundle has one that passed its "
+        "parity check, else scikit-learn; onnx: refuse a bundle without one; sklearn: always "
+        "scikit-learn",
+    )
 
     @field_validator("resolution", mode="before")
     @classmethod

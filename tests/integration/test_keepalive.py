@@ -127,7 +127,11 @@ class FixedSource:
 @pytest.fixture
 def failing_server(registries: dict[str, Path]) -> Iterator[str]:
     bundle = load_bundle(resolve_bundle_path(registries["diabetes"]))
-    bundle = dataclasses.replace(bundle, model=FailingModel(bundle.model, "Glucose"))
+    # Served by scikit-learn (no compiled model), so that the failing wrapper is what runs.
+    metadata = bundle.metadata.model_copy(update={"compiled": None})
+    bundle = dataclasses.replace(
+        bundle, model=FailingModel(bundle.model, "Glucose"), metadata=metadata
+    )
     settings = Settings.model_validate({"auth": {"api_keys": ["k"]}})
     app = create_app(settings, sources=[FixedSource(bundle)])
     sock = socket.socket()

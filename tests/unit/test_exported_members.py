@@ -37,6 +37,7 @@ def test_public_api_is_pinned() -> None:
         "MLServeError",
         "ModelNotLoadedError",
         "ModelSourceError",
+        "NotCompiledError",
         "ResponseSpec",
         "SchemaMismatchError",
         "Settings",

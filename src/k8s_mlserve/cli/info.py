@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model.bundle import METRICS_FILE, REFERENCE_FILE, read_metadata
+from ..model.compiled import CompiledModel
 from ..model.registry import BundleRegistry, resolve_bundle_path
 from ..model.schema import CategoricalFeature
 
@@ -17,6 +18,21 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("path", type=Path)
     parser.set_defaults(handler=run)
+
+
+def _compiled(compiled: CompiledModel | None) -> str:
+    if compiled is None:
+        return "no (written before compilation, or with onnx=False)"
+    if not compiled.usable:
+        return f"no: {compiled.reason}"
+    parity = compiled.parity
+    checked = (
+        f"; parity on {parity.rows} rows: {parity.label_mismatches} labels differ, max |Δ| "
+        f"{parity.max_abs_diff:.2g} (tolerance {parity.tolerance:g})"
+        if parity is not None
+        else ""
+    )
+    return f"{compiled.file} ({compiled.inputs} inputs{checked})"
 
 
 def describe(path: Path) -> str:
@@ -42,6 +58,7 @@ def describe(path: Path) -> str:
     if meta.mlflow_run_id:
         lines.append(f"mlflow run  {meta.mlflow_run_id}")
     lines.append(f"drift ref   {'yes' if (bundle_path / REFERENCE_FILE).is_file() else 'no'}")
+    lines.append(f"compiled    {_compiled(meta.compiled)}")
     lines.append("features:")
     for feature in meta.input_schema.features:
         if isinstance(feature, CategoricalFeature):

@@ -208,7 +208,19 @@ class ModelManager:
                 log.exception("polling for a new model version failed")
 
     async def _prepare(self, bundle: Bundle, source: str) -> LoadedModel:
-        predictor = Predictor(bundle, risk_labels=self.settings.response.risk_labels)
+        predictor = await self._in_thread(
+            lambda: Predictor(
+                bundle,
+                risk_labels=self.settings.response.risk_labels,
+                runtime=self.settings.model.runtime,
+            )
+        )
+        if predictor.runtime_reason is not None:
+            log.info(
+                "version %s runs on scikit-learn: %s",
+                bundle.metadata.version,
+                predictor.runtime_reason,
+            )
         await self._in_thread(predictor.warm_up)
         await self._in_thread(_freeze_heap)
         batching = self.settings.batching

@@ -11,9 +11,12 @@ import numpy as np
 from ..errors import ConfigurationError, ValidationError
 from ..model.bundle import Bundle, BundleMetadata, ResponseSpec
 from ..model.schema import InputSchema
+from .runtime import Runtime, RuntimeSetting, choose_runtime
 
 Row = Mapping[str, Any]
 Result = dict[str, Any]
+DECIMALS = 6
+"""Probabilities are answered rounded to this many decimals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +42,23 @@ class Predictions:
 class Predictor:
     """Runs one loaded model on batches of validated rows."""
 
-    def __init__(self, bundle: Bundle, *, risk_labels: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        risk_labels: Sequence[str] | None = None,
+        runtime: RuntimeSetting = "auto",
+    ) -> None:
         self.bundle = bundle
         self.metadata: BundleMetadata = bundle.metadata
         self.schema: InputSchema = bundle.metadata.input_schema
         self.version = bundle.metadata.version
         self.name = bundle.metadata.name
         self._model = bundle.model
+        choice = choose_runtime(bundle, runtime)
+        self.runtime: Runtime = choice.runtime
+        self.runtime_reason = choice.reason
+        """Why the compiled model is not used (None when it is)."""
         self._has_proba = hasattr(self._model, "predict_proba")
         classes = getattr(self._model, "classes_", None)
         self._classes: list[Any] | None = (
@@ -72,45 +85,54 @@ class Predictor:
 
     def predict(self, rows: Sequence[Row]) -> Predictions:
         """Predict validated rows in one model call (blocking: run it off the event loop)."""
-        frame = self.schema.to_frame(rows)
-        scores: list[float | None]
-        if self._has_proba and self._classes is not None:
-            proba = np.asarray(self._model.predict_proba(frame), dtype=np.float64)
-            winners = proba.argmax(axis=1)
-            labels = [self._classes[i] for i in winners]
-            if self._positive_index is not None:
-                score_col = proba[:, self._positive_index]
-            else:
-                score_col = proba.max(axis=1)
-            scores = score_col.tolist()
-            rounded = np.round(proba, 6).tolist()
-            results = [
-                self._result(label, dict(zip(self._class_keys, probs, strict=True)), score)
-                for label, probs, score in zip(labels, rounded, scores, strict=True)
-            ]
-        else:
-            raw = self._model.predict(frame)
-            labels = [_plain(v) for v in raw]
-            scores = [None] * len(labels)
-            results = [self._result(label, None, None) for label in labels]
+        if not (self._has_proba and self._classes is not None):
+            labels = [_plain(v) for v in self.runtime.predictions(rows)]
+            version = self.version
+            results = [{"label": label, "model_version": version} for label in labels]
+            return Predictions(results=results, labels=labels, scores=[None] * len(labels))
+        proba = self.runtime.probabilities(rows)
+        rounded = np.round(proba, DECIMALS)
+        # The label is the most probable class as answered (rounded): both runtimes then break
+        # a tie the same way, for the first class, as scikit-learn does.
+        winners = rounded.argmax(axis=1)
+        classes = self._classes
+        labels = [classes[i] for i in winners.tolist()]
+        score_col = (
+            proba[:, self._positive_index]
+            if self._positive_index is not None
+            else (proba.max(axis=1))
+        )
+        scores: list[float | None] = list(score_col.tolist())
+        keys = self._class_keys
+        columns: list[tuple[str, list[Any]]] = [
+            ("label", labels),
+            ("probabilities", [dict(zip(keys, p, strict=True)) for p in rounded.tolist()]),
+            *self._response_columns(winners, score_col),
+            ("model_version", [self.version] * len(labels)),
+        ]
+        names = [name for name, _ in columns]
+        results = [
+            dict(zip(names, values, strict=True))
+            for values in zip(*(c for _, c in columns), strict=True)
+        ]
         return Predictions(results=results, labels=labels, scores=scores)
 
-    def _result(
-        self, label: Any, probabilities: dict[str, float] | None, score: float | None
-    ) -> Result:
-        result: Result = {"label": label}
-        if probabilities is not None:
-            result["probabilities"] = probabilities
+    def _response_columns(
+        self, winners: np.ndarray, score: np.ndarray
+    ) -> list[tuple[str, list[Any]]]:
+        """The example's own fields (flag, probability, risk band), one column each."""
         spec = self._response
-        if spec is not None and score is not None:
-            if spec.flag_field:
-                result[spec.flag_field] = str(label) == spec.positive_class
-            if spec.probability_field:
-                result[spec.probability_field] = round(score, 6)
-            if spec.risk_field:
-                result[spec.risk_field] = _band(score, spec.thresholds, spec.labels)
-        result["model_version"] = self.version
-        return result
+        if spec is None:
+            return []
+        columns: list[tuple[str, list[Any]]] = []
+        if spec.flag_field:
+            columns.append((spec.flag_field, (winners == self._positive_index).tolist()))
+        if spec.probability_field:
+            columns.append((spec.probability_field, np.round(score, DECIMALS).tolist()))
+        if spec.risk_field:
+            bands = np.searchsorted(np.asarray(spec.thresholds), score, side="right")
+            columns.append((spec.risk_field, [spec.labels[i] for i in bands.tolist()]))
+        return columns
 
     def _positive_class_index(self) -> int | None:
         if self._response is None or self._classes is None:
@@ -139,13 +161,6 @@ def _response_spec(
             f"{list(spec.thresholds)}, got {len(risk_labels)}"
         )
     return spec.model_copy(update={"labels": tuple(risk_labels)})
-
-
-def _band(score: float, thresholds: Sequence[float], labels: Sequence[str]) -> str:
-    for threshold, label in zip(thresholds, labels, strict=False):
-        if score < threshold:
-            return label
-    return labels[len(thresholds)]
 
 
 def _plain(value: Any) -> Any:

@@ -86,11 +86,23 @@ async def version(request: Request) -> Response:
         "metrics": model.predictor.bundle.metrics,
         "source": model.source,
         "loaded_at": model.loaded_at.isoformat(),
+        "runtime": _runtime(model.predictor),
     }
     last = state.manager.last_reload
     if last is not None:
         body["last_reload"] = {"at": last.at.isoformat(), "ok": last.ok, "message": last.message}
     return FastJSONResponse(body)
+
+
+def _runtime(predictor: Predictor) -> dict[str, Any]:
+    """What runs the model, why when it is not the compiled model, and the parity figures."""
+    compiled = predictor.metadata.compiled
+    parity = compiled.parity if compiled is not None else None
+    return {
+        "name": predictor.runtime.name,
+        "reason": predictor.runtime_reason,
+        "parity": parity.model_dump(mode="json") if parity is not None else None,
+    }
 
 
 @requires_monitoring

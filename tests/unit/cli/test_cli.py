@@ -62,6 +62,11 @@ def test_info_describes_a_registry(registry: Path, capsys: pytest.CaptureFixture
     assert "tiny-model version v1" in out
     assert "classes     ['leaves', 'stays']" in out
     assert "drift ref   yes" in out  # write_bundle records one by default
+    assert re.search(
+        r"^compiled    model\.onnx \(columns inputs; parity on \d+ rows: 0 labels differ, ",
+        out,
+        re.MULTILINE,
+    )
     assert re.search(r"^  tenure +integer 1\.\.72$", out, re.MULTILINE)
     assert re.search(r"^  charges +float [\d.]+\.\.[\d.]+ \(nullable\)$", out, re.MULTILINE)
     assert re.search(r"^  plan +categorical: basic, gold$", out, re.MULTILINE)

@@ -228,7 +228,11 @@ class FailingModel:
 
 @pytest.fixture
 def failing(client_factory: ClientFactory, toy_bundle: Bundle) -> InProcessApp:
-    bundle = dataclasses.replace(toy_bundle, model=FailingModel(toy_bundle.model))
+    # Served by scikit-learn (no compiled model), so that the failing wrapper is what runs.
+    metadata = toy_bundle.metadata.model_copy(update={"compiled": None})
+    bundle = dataclasses.replace(
+        toy_bundle, model=FailingModel(toy_bundle.model), metadata=metadata
+    )
     return client_factory(FakeSource(bundle))
 
 
