@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ..inference.predictor import Predictor
+from .binary import HEADER, MEDIA_TYPE
 from .tensors import DATATYPES, FLOATS, MAX_RANK, SIGNED, UNSIGNED
 
 _ERROR = {
@@ -281,6 +282,42 @@ def _op(operation_id: str, summary: str, responses: dict[str, Any], **more: Any)
     return {"operationId": operation_id, "summary": summary, **more, "responses": responses}
 
 
+def _binary_infer() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The V2 infer request body and 200 answer, JSON or framed by the binary tensor extension."""
+    raw = {"type": "string", "format": "binary"}
+    body = {
+        "required": True,
+        "description": "The inference request as JSON; or, in the binary tensor data extension, "
+        f"sent with the header `{HEADER}: N`: the first N bytes of the body are the JSON "
+        "request, in which each input sent in binary has `parameters.binary_data_size` (bytes) "
+        "and no `data`, then the raw data of those inputs in the order of `inputs`: "
+        "little-endian, row-major, BOOL one byte, each BYTES element a 4-byte little-endian "
+        "length then its UTF-8 bytes. Framing that does not add up is answered 400.",
+        "content": {
+            "application/json": {"schema": _ref("V2InferRequest")},
+            MEDIA_TYPE: {"schema": raw},
+        },
+    }
+    answer = {
+        "description": "label, probabilities and response fields: as JSON; or, when the request "
+        "asks for binary outputs (`parameters.binary_data` on a requested output, or "
+        "`parameters.binary_data_output` on the request), the JSON response, in which each such "
+        "output has `parameters.binary_data_size` and no `data`, then their raw data",
+        "headers": {
+            HEADER: {
+                "description": "the byte length of the JSON response at the start of a binary "
+                "answer (only on those)",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }
+        },
+        "content": {
+            "application/json": {"schema": _ref("V2InferResponse")},
+            MEDIA_TYPE: {"schema": raw},
+        },
+    }
+    return body, answer
+
+
 def build_openapi(
     predictor: Predictor | None,
     *,
@@ -507,6 +544,15 @@ def build_openapi(
             },
         )
     }
+    infer_body, infer_answer = _binary_infer()
+    framing_parameter = {
+        "name": HEADER,
+        "in": "header",
+        "required": False,
+        "description": "binary tensor data extension: the byte length of the JSON request at "
+        "the start of the body",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
     for prefix, suffix, parameters in (
         ("/v2/models/{name}", "", [name_parameter]),
         ("/v2/models/{name}/versions/{version}", "Version", [name_parameter, version_parameter]),
@@ -538,18 +584,10 @@ def build_openapi(
             "post": _op(
                 "v2Infer" + suffix,
                 "Open Inference Protocol (V2): named tensors in, tensors out",
-                {
-                    "200": _json(
-                        _ref("V2InferResponse"), "label, probabilities and response fields"
-                    ),
-                    **_errors(True, 400, *key, 404, 413, 422, 503),
-                },
-                parameters=parameters,
+                {"200": infer_answer, **_errors(True, 400, *key, 404, 413, 422, 503)},
+                parameters=[*parameters, framing_parameter],
                 security=security,
-                requestBody={
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("V2InferRequest")}},
-                },
+                requestBody=infer_body,
             )
         }
     result = _result_schema(predictor)

@@ -2,9 +2,10 @@
 
 ``GET /v2``, ``GET /v2/health/live``, ``GET /v2/health/ready``,
 ``GET /v2/models/{name}[/versions/{version}]``, ``.../ready`` and ``POST .../infer`` (tensors:
-see ``tensors``). Outputs are ``label``, ``probabilities`` ``[N, n_classes]`` when the model has
-them, and the example's response fields. Keys, validation, batching and error statuses are those
-of ``/predict``; error bodies take the protocol's shape ``{"error": "..."}``.
+see ``tensors``; binary tensor data: see ``binary``). Outputs are ``label``, ``probabilities``
+``[N, n_classes]`` when the model has them, and the example's response fields. Keys,
+validation, batching and error statuses are those of ``/predict``; error bodies take the
+protocol's shape ``{"error": "..."}``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from starlette.routing import Route
 
 from ..__version__ import __version__
 from ..inference.manager import LoadedModel
-from .body import parse_json, read_body
+from .binary import HEADER, encode_answer, read_request
+from .body import read_body
 from .guards import Endpoint, requires_key
 from .responses import FastJSONResponse
 from .state import ServerState, server_state
@@ -32,7 +34,9 @@ def _served(state: ServerState, request: Request) -> LoadedModel:
 
 async def server_metadata(request: Request) -> Response:
     """Server metadata."""
-    return FastJSONResponse({"name": "k8s-mlserve", "version": __version__, "extensions": []})
+    return FastJSONResponse(
+        {"name": "k8s-mlserve", "version": __version__, "extensions": ["binary_tensor_data"]}
+    )
 
 
 async def server_live(request: Request) -> Response:
@@ -86,11 +90,10 @@ async def infer(request: Request) -> Response:
     """Tensors in; ``label``, ``probabilities`` and the response fields out."""
     state = server_state(request)
     _served(state, request)  # 503 or 404 before the body is read
-    payload = parse_json(
-        await read_body(
-            request, state.settings.server.max_body_bytes, state.settings.server.body_timeout
-        )
+    body = await read_body(
+        request, state.settings.server.max_body_bytes, state.settings.server.body_timeout
     )
+    payload = read_request(body, request.headers.get(HEADER))
     # Resolved again after the await: the model may have been replaced meanwhile, and nothing
     # awaits between here and the batcher taking the rows.
     model = _served(state, request)
@@ -100,13 +103,14 @@ async def infer(request: Request) -> Response:
     keys = [str(c) for c in classes] if classes is not None else None
     tensors = select_outputs(v2_outputs(answer.predictions, keys), payload)
     request_id = payload.get("id")
-    return FastJSONResponse(
+    return encode_answer(
         {
             "model_name": model.name,
             "model_version": model.version,
             "id": request_id if isinstance(request_id, str) else uuid.uuid4().hex,
             "outputs": tensors,
-        }
+        },
+        payload,
     )
 
 

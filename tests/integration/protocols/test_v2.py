@@ -30,7 +30,7 @@ def test_v2_server_metadata_and_health_need_no_key(diabetes: ServerProcess) -> N
     body = client.get("/v2").json()
     assert body["name"] == "k8s-mlserve"
     assert isinstance(body["version"], str)
-    assert body["extensions"] == []
+    assert body["extensions"] == ["binary_tensor_data"]
     live = client.get("/v2/health/live")
     assert (live.status_code, live.json()) == (200, {"live": True})
     ready = client.get("/v2/health/ready")

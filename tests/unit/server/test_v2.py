@@ -40,7 +40,7 @@ def test_server_metadata_liveness_and_readiness(shared_client: InProcessApp) -> 
     assert shared_client.get("/v2").json() == {
         "name": "k8s-mlserve",
         "version": __version__,
-        "extensions": [],
+        "extensions": ["binary_tensor_data"],
     }
     live = shared_client.get("/v2/health/live")
     assert (live.status_code, live.json()) == (200, {"live": True})
