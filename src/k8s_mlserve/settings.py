@@ -75,6 +75,10 @@ class ServerSettings(BaseModel):
         le=300,
         description="seconds a connection has to send a request's headers before it is closed",
     )
+    http: Literal["auto", "httptools", "h11"] = Field(
+        "auto",
+        description="HTTP parser: auto is httptools when installed (it is a dependency), else h11",
+    )
 
 
 class ModelSettings(BaseModel):

@@ -18,9 +18,11 @@ ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_widt
 PATIENCE = 30.0  # how long the test itself waits: far above the server's limits below
 
 
-@pytest.fixture
-def server(registries: dict[str, Path]) -> Iterator[ServerProcess]:
+@pytest.fixture(params=["httptools", "h11"])
+def server(request: pytest.FixtureRequest, registries: dict[str, Path]) -> Iterator[ServerProcess]:
+    """A server with short limits, on each HTTP parser."""
     env = {
+        "MLSERVE_SERVER__HTTP": request.param,
         "MLSERVE_MODEL__PATH": str(registries["iris"]),
         "MLSERVE_SERVER__HEADER_TIMEOUT": "1",
         "MLSERVE_SERVER__KEEP_ALIVE_SECONDS": "1",

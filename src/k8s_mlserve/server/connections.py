@@ -2,43 +2,56 @@
 
 uvicorn closes a kept-alive connection that stays idle, but a connection that sends nothing, or
 half of its headers, is held for ever: a few thousand such clients exhaust the file descriptors.
-``BoundedH11Protocol`` is uvicorn's h11 protocol with a timer: armed when the connection opens and
-after each response, it closes the connection if no complete request head has arrived when it
-fires. A request whose head arrived is left alone (its body is bounded by the body read timeout).
+``HeadTimeout`` adds a timer to uvicorn's HTTP protocols (httptools, the faster parser, when it
+is installed; else h11): armed when the connection opens and after each response, it closes the
+connection if no complete request head has arrived when it fires. A request whose head arrived
+is left alone (its body is bounded by the body read timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.util
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("k8s_mlserve.server")
 
+HttpSetting = Literal["auto", "httptools", "h11"]
 
-class BoundedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, closing connections that do not send a request head in time."""
+
+class HeadTimeout:
+    """Closes connections that do not send a request head within ``header_timeout`` seconds.
+
+    Mixed into a uvicorn HTTP protocol class, before it.
+    """
 
     header_timeout: float = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
+    # Provided by the uvicorn protocol this is mixed into.
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
+    client: tuple[str, int] | None
 
     def __init__(self, *args: Any, header_timeout: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_timer = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
             self._arm()
 
@@ -64,6 +77,28 @@ class BoundedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def protocol(header_timeout: float) -> type[H11Protocol]:
+class BoundedH11Protocol(HeadTimeout, H11Protocol):
+    """uvicorn's h11 protocol with the head timeout."""
+
+
+def httptools_available() -> bool:
+    return importlib.util.find_spec("httptools") is not None
+
+
+def protocol_class(http: HttpSetting = "auto") -> type[asyncio.Protocol]:
+    """The protocol class for ``http``: httptools when installed under ``auto``."""
+    if http == "h11" or (http == "auto" and not httptools_available()):
+        return BoundedH11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    bounded: type[asyncio.Protocol] = type(
+        "BoundedHttpToolsProtocol", (HeadTimeout, HttpToolsProtocol), {}
+    )
+    return bounded
+
+
+def protocol(header_timeout: float, http: HttpSetting = "auto") -> type[asyncio.Protocol]:
     """The protocol class to give ``uvicorn.Config(http=...)``."""
-    return functools.partial(BoundedH11Protocol, header_timeout=header_timeout)  # type: ignore[return-value]
+    bounded: Any = protocol_class(http)
+    factory: Any = functools.partial(bounded, header_timeout=header_timeout)
+    return factory  # type: ignore[no-any-return]

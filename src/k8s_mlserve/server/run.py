@@ -105,7 +105,7 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         server_header=False,
         limit_concurrency=server_settings.max_connections,
-        http=protocol(server_settings.header_timeout),
+        http=protocol(server_settings.header_timeout, server_settings.http),
         timeout_keep_alive=int(max(1, server_settings.keep_alive_seconds)),
     )
     server = DrainingServer(config, app.state.mlserve, server_settings.drain_seconds)
