@@ -8,9 +8,11 @@ of every response, errors included.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import re
-import uuid
+import secrets
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,11 +40,25 @@ def request_id_of(scope: Scope) -> str:
     return str(state.get("request_id", "-"))
 
 
-def choose_id(sent: bytes | None) -> str:
-    """The client's id if it is at most 64 printable characters, else a fresh uuid4 hex."""
+def choose_id(sent: bytes | None, fresh: Callable[[], str]) -> str:
+    """The client's id if it is at most 64 printable characters, else ``fresh()``."""
     if sent is not None and _SANE.fullmatch(sent):
         return sent.decode("ascii")
-    return uuid.uuid4().hex
+    return fresh()
+
+
+class IdSequence:
+    """Fresh ids: a random prefix drawn once per process, then a counter (``3f9a1c0e2b7d-1a``).
+
+    Unique across replicas and restarts like a uuid4, for a fraction of its cost per request.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(6) + "-"
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):x}"
 
 
 class RequestIdMiddleware:
@@ -50,13 +66,14 @@ class RequestIdMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._fresh = IdSequence()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         sent = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
-        request_id = choose_id(sent)
+        request_id = choose_id(sent, self._fresh)
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
         header = (b"x-request-id", request_id.encode("ascii"))

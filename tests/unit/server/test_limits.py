@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -285,7 +286,9 @@ def test_every_response_has_a_request_id(
         request_id = response.headers["x-request-id"]
         assert (request_id == sent) is echoed
         assert 1 <= len(request_id) <= 64
-    assert len(shared_client.get("/health").headers["x-request-id"]) == 32
+    fresh = [shared_client.get("/health").headers["x-request-id"] for _ in range(3)]
+    assert len(set(fresh)) == 3  # each request its own id
+    assert all(re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", i) for i in fresh)
 
 
 def test_nan_constants_are_bounded() -> None:
