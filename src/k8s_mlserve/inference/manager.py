@@ -230,6 +230,8 @@ class ModelManager:
             max_wait_ms=batching.max_wait_ms,
             executor=self.executor,
             on_call=self._batch_done,
+            # Only a compiled model is cheap enough to call on the event loop.
+            inline_rows=batching.inline_rows if predictor.runtime.name == "onnx" else 0,
         )
         return LoadedModel(predictor=predictor, batcher=batcher, source=source)
 

@@ -198,3 +198,27 @@ def test_on_call_hears_each_model_call_once_with_its_rows() -> None:
     assert heard == [len(call) for call in model.calls]
     assert sum(heard) == sum(len(rows) for rows in REQUESTS)
     assert len(heard) < len(REQUESTS)
+
+
+def test_small_calls_run_on_the_event_loop_and_large_ones_on_the_executor() -> None:
+    threads: dict[int, str] = {}
+
+    def square(rows: Sequence[int]) -> list[int]:
+        threads[len(rows)] = threading.current_thread().name
+        if any(r < 0 for r in rows):
+            raise ValueError("negative")
+        return [r * r for r in rows]
+
+    async def run() -> tuple[list[int], list[int], str]:
+        batcher = MicroBatcher(square, inline_rows=2)
+        small = await batcher.submit([1, 2])
+        large = await batcher.submit([1, 2, 3])
+        with pytest.raises(ValueError, match="negative"):
+            await batcher.submit([-1])  # an inline failure fails only its own request
+        await batcher.close()
+        return small, large, threading.current_thread().name
+
+    small, large, loop_thread = asyncio.run(run())
+    assert (small, large) == ([1, 4], [1, 4, 9])
+    assert threads[2] == loop_thread
+    assert threads[3] != loop_thread
