@@ -158,7 +158,7 @@ def compile_model(
             path.unlink()
             return CompiledModel(
                 status="failed",
-                reason=f"onnxruntime could not run the converted model: {_first_line(exc)}",
+                reason=f"the parity check could not run: {type(exc).__name__}: {_first_line(exc)}",
                 versions=versions,
             )
         if not parity.passed:

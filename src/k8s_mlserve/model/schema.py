@@ -207,6 +207,30 @@ class InputSchema(BaseModel):
             "additionalProperties": False,
         }
 
+    def sample_frame(self, rows: int = 256, seed: int = 0) -> pd.DataFrame:
+        """Random rows of this schema: numbers uniform in the training range (standard normal
+        when none is known), the training levels, a tenth missing where nullable."""
+        generator = np.random.default_rng(seed)
+        columns: dict[str, Any] = {}
+        for feature in self.features:
+            values: Any
+            if isinstance(feature, NumericFeature):
+                if feature.minimum is not None and feature.maximum is not None:
+                    values = generator.uniform(feature.minimum, feature.maximum, rows)
+                else:
+                    values = generator.standard_normal(rows)
+                if feature.dtype == "integer":
+                    values = np.round(values)
+                if feature.nullable:
+                    values[generator.random(rows) < 0.1] = np.nan
+            else:
+                levels = feature.levels or [""]
+                values = generator.choice(np.array(levels, dtype=object), rows)
+                if feature.nullable:
+                    values[generator.random(rows) < 0.1] = None
+            columns[feature.name] = values
+        return pd.DataFrame(columns, columns=self.names)
+
     def example_row(self) -> dict[str, Any]:
         """A plausible row (midpoints of numeric ranges, first levels)."""
         row: dict[str, Any] = {}

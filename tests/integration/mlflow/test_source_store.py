@@ -15,6 +15,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 
 from k8s_mlserve import BundleRegistry, LibraryMismatchError, ModelSourceError, load_bundle
+from k8s_mlserve.inference.predictor import Predictor
 from k8s_mlserve.model.bundle import write_bundle
 from k8s_mlserve.model.schema import NumericFeature
 from k8s_mlserve.sources import DirectorySource
@@ -145,6 +146,13 @@ def test_write_through_cache_is_a_registry_that_serves_without_mlflow(
     assert cached.metadata.library_versions == bundle.metadata.library_versions
     assert cached.metadata.library_versions["scikit-learn"] == sklearn.__version__
     assert cached.metrics == bundle.metrics
+    # Compiled on the way in, checked on rows drawn from the recorded schema.
+    compiled = cached.metadata.compiled
+    assert compiled is not None
+    assert compiled.status == "ok", compiled.reason
+    assert compiled.parity is not None
+    assert compiled.parity.rows > 100
+    assert Predictor(cached).runtime.name == "onnx"
     provenance = json.loads((registry.current_path() / PROVENANCE_FILE).read_text())
     assert provenance["model_uri"] == "models:/iris-unit@champion"
 

@@ -102,3 +102,27 @@ def test_json_schema_describes_fields(schema: InputSchema) -> None:
     assert doc["properties"]["contract"]["enum"] == ["Month-to-month", "One year", "Two year"]
     assert doc["properties"]["bmi"]["anyOf"][1] == {"type": "null"}
     assert schema.validate_row(schema.example_row()) == []
+
+
+def test_sample_frame_draws_valid_rows_inside_the_training_ranges() -> None:
+    frame = pd.DataFrame(
+        {
+            "age": [20, 30, 40, 35],
+            "score": [0.5, 1.5, None, 3.5],
+            "plan": ["basic", "gold", None, "basic"],
+        }
+    )
+    schema = InputSchema.infer(frame)
+    sample = schema.sample_frame(rows=200, seed=3)
+    assert list(sample.columns) == ["age", "score", "plan"]
+    assert len(sample) == 200
+    ages = sample["age"]
+    assert ages.between(20, 40).all()
+    assert (ages == ages.round()).all()
+    assert sample["score"].dropna().between(0.5, 3.5).all()
+    assert sample["score"].isna().any()  # nullable: some missing
+    assert not ages.isna().any()
+    assert set(sample["plan"].dropna()) == {"basic", "gold"}
+    rows = sample.astype(object).where(sample.notna(), None).to_dict(orient="records")
+    schema.validate_rows(rows)
+    assert schema.sample_frame(rows=200, seed=3).equals(sample)  # repeatable

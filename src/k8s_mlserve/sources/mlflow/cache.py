@@ -85,7 +85,8 @@ class ModelCache:
             bundle_dir = _write_bundle(
                 staging / "bundle",
                 model,
-                metadata.input_schema.to_frame([metadata.input_schema.example_row()]),
+                # Rows for the compiled model's parity check; the schema is MLflow's (below).
+                metadata.input_schema.sample_frame(),
                 name=metadata.name,
                 version=version,
                 metrics=metrics,
@@ -93,7 +94,9 @@ class ModelCache:
             # write_bundle infers the schema from a frame and records this environment's library
             # versions; keep the schema and the versions MLflow recorded instead.
             written = read_metadata(bundle_dir)
-            final = metadata.model_copy(update={"sha256": written.sha256})
+            final = metadata.model_copy(
+                update={"sha256": written.sha256, "compiled": written.compiled}
+            )
             _write_json(bundle_dir / METADATA_FILE, final.model_dump(mode="json"))
             _write_json(
                 bundle_dir / PROVENANCE_FILE,
