@@ -43,7 +43,8 @@ E2E_CLUSTER ?= $(if $(K8S_MLSERVE_KUBECONFIG),,--kind)
 e2e: install
 	$(BIN)/pytest tests/e2e $(E2E_CLUSTER) $(PYTEST_ARGS)
 
-## Throughput and latency against a baseline FastAPI server (writes benchmarks/results/).
+## Throughput, latency, start and memory against FastAPI, MLServer and a bare Starlette app
+## on the same core (writes benchmarks/results/; see docs/performance.md).
 bench: install
 	$(BIN)/python benchmarks/run.py
 

@@ -2,16 +2,18 @@
 previous answer arrived.
 
 It speaks just enough HTTP/1.1 (keep-alive, ``Content-Length`` bodies) to drive a JSON API with
-little client-side cost, so that the server, not the generator, is what gets measured. Both
-servers of the benchmark are driven by this same program with the same request bodies.
+little client-side cost, so that the server, not the generator, is what gets measured. Every
+server of the benchmark is driven by this same program; each gets the same rows in the body format
+its API takes (k8s-mlserve's JSON objects, or V2 inference requests for MLServer).
 
 Usage::
 
     python benchmarks/loadgen.py --url http://127.0.0.1:8000/predict --bodies bodies.json \\
         --concurrency 32 --duration 10 --warmup 2
 
-``bodies.json`` is a JSON list of request bodies (objects), sent in turn. The result is one JSON
-object on stdout: requests, errors, requests per second and latency percentiles in milliseconds.
+``bodies.json`` is a JSON list of request bodies (any JSON values), each POSTed in turn, compactly
+encoded, to the URL's path. The result is one JSON object on stdout: requests, errors, requests
+per second and latency percentiles in milliseconds.
 """
 
 from __future__ import annotations

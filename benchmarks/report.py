@@ -1,92 +1,89 @@
-"""Reporting benchmark results: the goals, a Markdown table and a PNG chart."""
+"""Reporting benchmark results: a Markdown document and a PNG chart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-BASELINE, MLSERVE = "baseline", "k8s-mlserve"
+from goals import Goal
+from servers import BASELINE, CEILING, MLSERVE, MLSERVE_SKLEARN, MLSERVER, SERVERS
+
+COLORS = {
+    BASELINE: "#8c8c8c",
+    MLSERVER: "#ff7f0e",
+    MLSERVE_SKLEARN: "#9ecae1",
+    MLSERVE: "#1f77b4",
+    CEILING: "#2ca02c",
+}
+REFERENCE_LABEL = "reference: joblib.load + one predict_proba"
 
 
-def goals(results: dict[str, Any]) -> dict[str, Any]:
-    """The targets: at c=64 >= 10x the baseline with p99 < 50 ms; at c=1 no slower."""
-    base = {r["concurrency"]: r for r in results[BASELINE]["runs"]}
-    ours = {r["concurrency"]: r for r in results[MLSERVE]["runs"]}
-    goals: dict[str, Any] = {}
-    if 64 in base and 64 in ours:
-        ratio = ours[64]["rps"] / base[64]["rps"]
-        goals["c64_ratio"] = ratio
-        goals["c64_p99_ms"] = ours[64]["p99_ms"]
-        goals["c64_met"] = ratio >= 10 and ours[64]["p99_ms"] < 50
-    if 1 in base and 1 in ours:
-        goals["c1_ratio"] = ours[1]["rps"] / base[1]["rps"]
-        goals["c1_met"] = goals["c1_ratio"] >= 1
-    return goals
+def _names(report: dict[str, Any]) -> list[str]:
+    """The measured servers, in the benchmark's order."""
+    return [name for name in SERVERS if name in report["servers"]]
 
 
 def render_table(report: dict[str, Any]) -> str:
-    """The results as a Markdown table (also pasted into docs/performance.md)."""
+    """The results as Markdown tables (also pasted into docs/performance.md), and the goals."""
     servers = report["servers"]
-    names = [n for n in (BASELINE, MLSERVE) if n in servers]
-    header = ["concurrency"]
+    names = _names(report)
+    lines = [
+        "| server | concurrency | req/s | p50 ms | p99 ms | errors | CPU ms/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name in names:
-        header += [f"{name} req/s", "p50 ms", "p99 ms", "CPU ms/req"]
-    if len(names) == 2:
-        header.append("ratio")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
-    by_level = {n: {r["concurrency"]: r for r in servers[n]["runs"]} for n in names}
-    for level in sorted(set().union(*(by_level[n].keys() for n in names))):
-        cells = [str(level)]
-        for name in names:
-            run = by_level[name].get(level)
-            cells += (
-                [
-                    f"{run['rps']:.0f}",
-                    f"{run['p50_ms']:.1f}",
-                    f"{run['p99_ms']:.1f}",
-                    f"{run['server_cpu_ms_per_request']:.2f}",
-                ]
-                if run
-                else ["", "", "", ""]
+        for run in servers[name]["runs"]:
+            lines.append(
+                f"| {name} | {run['concurrency']} | {run['rps']:,.0f} | {run['p50_ms']:.1f} | "
+                f"{run['p99_ms']:.1f} | {run['errors']} | "
+                f"{run['server_cpu_ms_per_request']:.2f} |"
             )
-        if len(names) == 2 and all(level in by_level[n] for n in names):
-            ratio = by_level[MLSERVE][level]["rps"] / by_level[BASELINE][level]["rps"]
-            cells.append(f"{ratio:.1f}×")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("| | " + " | ".join(names) + " |")
-    lines.append("|---|" + "---:|" * len(names))
-    lines.append(
-        "| start to ready | " + " | ".join(f"{servers[n]['startup_s']:.2f} s" for n in names) + " |"
-    )
-    lines.append(
-        "| resident memory after start | "
-        + " | ".join(f"{servers[n]['rss_mib']:.0f} MiB" for n in names)
-        + " |"
-    )
+    lines += [
+        "",
+        "| | start to ready | resident memory after start | peak resident memory |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in names:
+        result = servers[name]
+        lines.append(
+            f"| {name} | {result['startup_s']:.2f} s | {result['rss_mib']:.0f} MiB | "
+            f"{result['peak_rss_mib']:.0f} MiB |"
+        )
+    reference = report.get("reference")
+    if reference:
+        lines.append(
+            f"| {REFERENCE_LABEL} | {reference['startup_s']:.2f} s | "
+            f"{reference['rss_mib']:.0f} MiB | |"
+        )
     loads = [r["load_average_before"] for n in names for r in servers[n]["runs"]]
     machine = report.get("machine", {})
-    lines.append("")
-    lines.append(
+    load_range = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "not recorded"
+    lines += [
+        "",
         f"{machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} cores; servers pinned "
         f"to core(s) {report['pinning']['server'] or 'any'}, load generator to "
-        f"{report['pinning']['client'] or 'any'}; load average before the runs "
-        f"{min(loads):.1f} to {max(loads):.1f}."
-    )
-    goals = report.get("goals")
+        f"{report['pinning']['client'] or 'any'}; {report['duration_s']:g} s per level after "
+        f"{report['warmup_s']:g} s of warm-up; load average before the runs {load_range}.",
+    ]
+    goals = [Goal(**goal) for goal in report.get("goals", [])]
     if goals:
-        lines.append("")
-        if "c64_met" in goals:
-            lines.append(
-                f"c=64: {goals['c64_ratio']:.1f}× the baseline, p99 {goals['c64_p99_ms']:.1f} ms "
-                f"(goal: ≥ 10×, p99 < 50 ms): {'met' if goals['c64_met'] else 'NOT met'}"
-            )
-        if "c1_met" in goals:
-            lines.append(
-                f"c=1: {goals['c1_ratio']:.2f}× the baseline (goal: ≥ 1×): "
-                f"{'met' if goals['c1_met'] else 'NOT met'}"
-            )
+        lines += ["", "Goals:", ""]
+        lines += [f"- {_verdict(goal)}: {goal.goal} — {goal.measured}" for goal in goals]
     return "\n".join(lines)
+
+
+def _verdict(goal: Goal) -> str:
+    return {True: "met", False: "**missed**", None: "not measured"}[goal.met]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The whole report as a Markdown document: ``bench-<time>.md``."""
+    return (
+        f"# k8s-mlserve benchmark, {report['created_at']}\n\n"
+        "The diabetes random forest; every server pinned to the same core(s), one after the "
+        "other, driven by the same closed-loop generator with the same rows.\n\n"
+        f"{render_table(report)}\n"
+    )
 
 
 def render_chart(report: dict[str, Any], path: Path) -> None:
@@ -96,37 +93,32 @@ def render_chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     servers = report["servers"]
-    names = [n for n in (BASELINE, MLSERVE) if n in servers]
-    colors = {BASELINE: "#8c8c8c", MLSERVE: "#1f77b4"}
-    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.2))
-    width = 0.8 / len(names)
+    names = _names(report)
+    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(12, 4.6))
+    width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
         runs = servers[name]["runs"]
         levels = [r["concurrency"] for r in runs]
+        color = COLORS.get(name)
         positions = [j + (i - (len(names) - 1) / 2) * width for j in range(len(levels))]
-        throughput.bar(positions, [r["rps"] for r in runs], width, label=name, color=colors[name])
+        throughput.bar(positions, [r["rps"] for r in runs], width, label=name, color=color)
         throughput.set_xticks(range(len(levels)), [str(c) for c in levels])
+        latency.plot(levels, [r["p99_ms"] for r in runs], "o-", color=color, label=f"{name} p99")
         latency.plot(
-            levels, [r["p99_ms"] for r in runs], "o-", color=colors[name], label=f"{name} p99"
-        )
-        latency.plot(
-            levels,
-            [r["p50_ms"] for r in runs],
-            "o--",
-            color=colors[name],
-            label=f"{name} p50",
-            alpha=0.6,
+            levels, [r["p50_ms"] for r in runs], "o--", color=color, label=f"{name} p50", alpha=0.6
         )
     throughput.set_xlabel("concurrent clients")
     throughput.set_ylabel("requests per second")
     throughput.set_title("Throughput")
-    throughput.legend()
+    throughput.legend(fontsize="small")
     latency.set_xscale("log", base=2)
+    all_levels = sorted({r["concurrency"] for n in names for r in servers[n]["runs"]})
+    latency.set_xticks(all_levels, [str(c) for c in all_levels])
     latency.set_yscale("log")
     latency.set_xlabel("concurrent clients")
     latency.set_ylabel("latency (ms)")
     latency.set_title("Latency")
-    latency.legend(fontsize="small")
+    latency.legend(fontsize="x-small", ncol=2)
     machine = report["machine"]
     figure.suptitle(
         f"diabetes random forest, servers pinned to cores {report['pinning']['server'] or 'any'}"

@@ -1,18 +1,24 @@
-"""Benchmark k8s-mlserve against the usual FastAPI server, on the same machine and cores.
+"""Benchmark k8s-mlserve against the servers a user would pick instead, on the same cores.
 
-Both servers serve the same diabetes random forest, one after the other, each pinned to the same
-core(s); the same closed-loop generator (``loadgen.py``, pinned to other cores) drives each at
-every concurrency level with the same request bodies. For each server it measures the time from
-process start to ready, the resident memory after start, and per level the requests per second,
-p50 and p99 latency and the server's CPU time per request.
+Five servers serve the same diabetes random forest, one after the other, each pinned to the same
+core(s) (see ``servers.py``): the usual FastAPI server (``baseline``), MLServer with adaptive
+batching (``mlserver``, installed on first use into a virtualenv of its own), ``k8s-mlserve serve``
+on scikit-learn (``k8s-mlserve-sklearn``) and with its defaults (``k8s-mlserve``), and a bare
+Starlette app that answers a constant (``ceiling``). The same closed-loop generator
+(``loadgen.py``, pinned to other cores) drives each at every concurrency level with the same rows.
+For each server it measures the time from process start to ready, the resident memory after
+start, and per level the requests per second, p50 and p99 latency, errors and the server's CPU
+time per request. A script that only loads the pickle and answers one row (``reference_load.py``)
+is the reference for start time and memory. ``goals.py`` says which goals the run met.
 
-Results go to ``benchmarks/results/``: ``bench-<time>.json`` and ``.png`` (also copied to
-``latest.json`` and ``latest.png``). The numbers depend on the machine and on whatever else runs on
-it: the machine's load average is recorded before each run.
+Results go to ``benchmarks/results/``: ``bench-<time>.json``, ``.md`` and ``.png`` (also copied
+to ``latest.*``). The numbers depend on the machine and on whatever else runs on it: the
+machine's load average is recorded before each run.
 
 Usage::
 
-    python benchmarks/run.py [--duration 10] [--concurrency 1 8 32 64] [--rounds 3]
+    python benchmarks/run.py [--duration 10] [--concurrency 1 8 64] [--rounds 3] \\
+        [--servers baseline mlserver k8s-mlserve-sklearn k8s-mlserve ceiling]
 """
 
 from __future__ import annotations
@@ -20,22 +26,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
 import httpx
-from report import BASELINE, MLSERVE, goals, render_chart, render_table
+import mlserver_env
+from goals import check_goals
+from machine import cpu_seconds, describe_machine, status_kb
+from report import render_chart, render_markdown, render_table
+from servers import MLSERVER, SERVERS, BenchFiles, ServerSpec, build_spec, v2_body
 
-from k8s_mlserve.model.bundle import MODEL_FILE
+from k8s_mlserve.model.bundle import METADATA_FILE, MODEL_FILE
 from k8s_mlserve.model.registry import resolve_bundle_path
 from k8s_mlserve.testing import free_port
 from k8s_mlserve.training.datasets import read_csv, resolve_dataset
@@ -45,18 +53,6 @@ from k8s_mlserve.training.runner import train_example
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 INTEGER_FEATURES = {"Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "Age"}
-
-
-@dataclass(frozen=True)
-class ServerSpec:
-    """How to start one of the servers and where to reach it."""
-
-    name: str
-    command: list[str]
-    env: dict[str, str]
-    port: int
-    ready_path: str
-    predict_path: str = "/predict"
 
 
 @dataclass(frozen=True)
@@ -72,10 +68,10 @@ class Pinning:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per level")
-    parser.add_argument("--servers", nargs="+", default=[BASELINE, MLSERVE])
+    parser.add_argument("--servers", nargs="+", default=list(SERVERS), choices=SERVERS)
     parser.add_argument(
         "--rounds",
         type=int,
@@ -88,12 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=BENCH / "results")
     args = parser.parse_args(argv)
 
-    output: Path = args.output
+    output: Path = args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     data = _data_location(args.data)
     registry = _model(output, data)
-    bodies = output / "bodies.json"
-    bodies.write_text(json.dumps(_bodies(data)))
+    files = _files(output, registry, data)
+    names: list[str] = list(dict.fromkeys(args.servers))
+    mlserver: Path | None = None
+    mlserver_requirements: list[str] = []
+    if MLSERVER in names:
+        mlserver_requirements = _mlserver_requirements(files.model_file.parent)
+        mlserver = mlserver_env.ensure_venv(
+            output / ".venv-mlserver", mlserver_requirements, output / "mlserver-install.log"
+        )
+        if mlserver is None:
+            names.remove(MLSERVER)
     pinning = _pinning(args.server_cpus, args.client_cpus)
     print(
         f"servers on cores {pinning.server or 'any'}, load generator on cores "
@@ -101,35 +106,45 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in args.servers}
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    references: list[dict[str, float]] = []
     for number in range(args.rounds):
-        for name in args.servers:
-            if args.rounds > 1:
-                print(f"\n-- round {number + 1} of {args.rounds}", flush=True)
-            rounds[name].append(_bench_server(_spec(name, registry), pinning, bodies, args, output))
+        if args.rounds > 1:
+            print(f"\n-- round {number + 1} of {args.rounds}", flush=True)
+        references.append(_reference(files, pinning, output))
+        for name in names:
+            spec = build_spec(name, files, [free_port(), free_port()], mlserver)
+            rounds[name].append(_bench_server(spec, pinning, args, output))
     results = {name: _best(measured) for name, measured in rounds.items()}
+    reference = {
+        "startup_s": min(r["startup_s"] for r in references),
+        "rss_mib": min(r["rss_mib"] for r in references),
+    }
 
-    report = {
+    report: dict[str, Any] = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": describe_machine(),
         "pinning": {"server": pinning.server, "client": pinning.client},
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "rounds": args.rounds,
+        "mlserver_requirements": mlserver_requirements if mlserver else None,
+        "reference": {**reference, "rounds": references},
         "servers": results,
+        "goals": [asdict(goal) for goal in check_goals(results, reference)],
     }
-    if BASELINE in results and MLSERVE in results:
-        report["goals"] = goals(results)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     json_path = output / f"bench-{stamp}.json"
     json_path.write_text(json.dumps(report, indent=2) + "\n")
-    shutil.copyfile(json_path, output / "latest.json")
+    markdown_path = output / f"bench-{stamp}.md"
+    markdown_path.write_text(render_markdown(report))
     chart_path = output / f"bench-{stamp}.png"
     render_chart(report, chart_path)
-    shutil.copyfile(chart_path, output / "latest.png")
+    for path in (json_path, markdown_path, chart_path):
+        shutil.copyfile(path, output / f"latest{path.suffix}")
     print()
     print(render_table(report))
-    print(f"\nwrote {json_path} and {chart_path}")
+    print(f"\nwrote {json_path}, {markdown_path.name} and {chart_path.name}")
     return 0
 
 
@@ -169,6 +184,24 @@ def _bodies(data: str | None) -> list[dict[str, int | float]]:
     ]
 
 
+def _files(output: Path, registry: Path, data: str | None) -> BenchFiles:
+    """The request bodies of both protocols, written once per run, and the model's paths."""
+    rows = _bodies(data)
+    bodies = output / "bodies.json"
+    bodies.write_text(json.dumps(rows))
+    v2_bodies = output / "v2-bodies.json"
+    v2_bodies.write_text(json.dumps([v2_body(row, diabetes.FEATURES) for row in rows]))
+    model_file = resolve_bundle_path(registry) / MODEL_FILE
+    return BenchFiles(registry, model_file, bodies, v2_bodies, output)
+
+
+def _mlserver_requirements(bundle: Path) -> list[str]:
+    """MLServer's packages and the library versions the bundle's pickle was written with."""
+    metadata = json.loads((bundle / METADATA_FILE).read_text())
+    versions = metadata.get("library_versions") or {}
+    return mlserver_env.requirements({str(k): str(v) for k, v in versions.items()})
+
+
 def _pinning(server: str | None, client: str | None) -> Pinning:
     cores = sorted(os.sched_getaffinity(0))
     if shutil.which("taskset") is None or len(cores) < 2:
@@ -179,47 +212,11 @@ def _pinning(server: str | None, client: str | None) -> Pinning:
     return Pinning(server or str(cores[1]), client or str(cores[0]))
 
 
-def _spec(name: str, registry: Path) -> ServerSpec:
-    port = free_port()
-    env = {**os.environ}
-    if name == BASELINE:
-        env["BASELINE_MODEL"] = str(resolve_bundle_path(registry) / MODEL_FILE)
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "baseline_app:app",
-            "--app-dir",
-            str(BENCH),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            # Access logs cost the baseline time that k8s-mlserve does not spend.
-            "--no-access-log",
-        ]
-        return ServerSpec(name, command, env, port, ready_path="/health")
-    if name == MLSERVE:
-        env.update(
-            {
-                "MLSERVE_MODEL__PATH": str(registry),
-                "MLSERVE_SERVER__HOST": "127.0.0.1",
-                "MLSERVE_SERVER__PORT": str(port),
-                "MLSERVE_SERVER__LOG_LEVEL": "warning",
-            }
-        )
-        command = [sys.executable, "-m", "k8s_mlserve", "serve"]
-        return ServerSpec(name, command, env, port, ready_path="/ready")
-    raise SystemExit(f"unknown server {name!r}; choose {BASELINE} or {MLSERVE}")
-
-
 # -- measuring -------------------------------------------------------------------------------
 
 
 def _bench_server(
-    spec: ServerSpec, pinning: Pinning, bodies: Path, args: argparse.Namespace, output: Path
+    spec: ServerSpec, pinning: Pinning, args: argparse.Namespace, output: Path
 ) -> dict[str, Any]:
     print(f"\n== {spec.name}", flush=True)
     log_path = output / f"{spec.name}.log"
@@ -229,26 +226,59 @@ def _bench_server(
         process = subprocess.Popen(
             [*pinning.prefix(pinning.server), *spec.command],
             env=spec.env,
+            cwd=output,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
             startup = _wait_ready(process, url + spec.ready_path, started, log_path)
-            rss = _status_kb(process.pid, "VmRSS") / 1024
+            rss = status_kb(process.pid, "VmRSS") / 1024
             print(f"ready after {startup:.2f}s, {rss:.0f} MiB resident", flush=True)
+            _first_answer(spec, url)
             runs = []
             for concurrency in args.concurrency:
-                run = _load(spec, pinning, bodies, url, concurrency, args, process.pid)
+                run = _load(spec, pinning, url, concurrency, args, process.pid)
                 runs.append(run)
                 print(
                     f"  c={concurrency:<3} {run['rps']:8.1f} req/s  p50 {run['p50_ms']:7.2f} ms  "
                     f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}",
                     flush=True,
                 )
-            peak = _status_kb(process.pid, "VmHWM") / 1024
+            peak = status_kb(process.pid, "VmHWM") / 1024
         finally:
             _stop(process)
     return {"startup_s": startup, "rss_mib": rss, "peak_rss_mib": peak, "runs": runs}
+
+
+def _first_answer(spec: ServerSpec, url: str) -> None:
+    """Send the first body once and show the answer, so a wrong request shows before the load."""
+    body = json.loads(spec.bodies.read_text())[0]
+    response = httpx.post(url + spec.predict_path, json=body, timeout=10.0)
+    answer = response.text if len(response.text) <= 200 else response.text[:200] + "..."
+    print(f"answer to the first body: {response.status_code} {answer}", flush=True)
+
+
+def _reference(files: BenchFiles, pinning: Pinning, output: Path) -> dict[str, float]:
+    """Start to done and resident memory of a script that loads the pickle and answers one row."""
+    body = output / "reference-body.json"
+    body.write_text(json.dumps(json.loads(files.bodies.read_text())[0]))
+    command = [
+        *pinning.prefix(pinning.server),
+        sys.executable,
+        str(BENCH / "reference_load.py"),
+        str(files.model_file),
+        str(body),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    done = time.perf_counter() - started
+    if process.wait() != 0 or not line:
+        raise SystemExit(f"the reference script failed with {process.returncode}")
+    rss = float(json.loads(line)["rss_mib"])
+    print(f"\nreference (joblib.load + one predict_proba): {done:.2f}s, {rss:.0f} MiB", flush=True)
+    return {"startup_s": done, "rss_mib": rss}
 
 
 def _best(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -289,7 +319,6 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, started: float, log:
 def _load(
     spec: ServerSpec,
     pinning: Pinning,
-    bodies: Path,
     url: str,
     concurrency: int,
     args: argparse.Namespace,
@@ -302,7 +331,7 @@ def _load(
         "--url",
         url + spec.predict_path,
         "--bodies",
-        str(bodies),
+        str(spec.bodies),
         "--concurrency",
         str(concurrency),
         "--duration",
@@ -315,9 +344,9 @@ def _load(
     # The generator warms up for args.warmup seconds, then measures for args.duration seconds:
     # the server's CPU time is counted over (about) the measured window.
     time.sleep(args.warmup)
-    cpu_start = _cpu_seconds(pid)
+    cpu_start = cpu_seconds(pid)
     stdout, _ = generator.communicate()
-    cpu_end = _cpu_seconds(pid)
+    cpu_end = cpu_seconds(pid)
     if generator.returncode != 0:
         raise SystemExit(f"load generator failed with {generator.returncode}")
     run: dict[str, Any] = json.loads(stdout)
@@ -334,45 +363,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _status_kb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return float(line.split()[1])
-    return float("nan")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine() -> dict[str, Any]:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.partition(":")[2].strip()
-                break
-    packages = ("scikit-learn", "numpy", "pandas", "uvicorn", "starlette", "fastapi", "orjson")
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average": os.getloadavg()[0],
-        "packages": {name: _version(name) for name in packages},
-    }
-
-
-def _version(name: str) -> str:
-    try:
-        return package_version(name)
-    except Exception:  # a missing package is reported, not fatal
-        return "not installed"
 
 
 if __name__ == "__main__":
