@@ -102,6 +102,7 @@ def serve(settings: Settings) -> None:
         log_level=server_settings.log_level,
         timeout_graceful_shutdown=int(server_settings.shutdown_timeout),
         access_log=False,
+        log_config=None,  # uvicorn's own lines go through the root handler: same format and id
         lifespan="on",
         server_header=False,
         limit_concurrency=server_settings.max_connections,

@@ -125,6 +125,7 @@ def test_admin_reload_follows_a_promotion_at_once(
     log = server.log()
     assert "[promote-7f3a]: reloaded (admin request): now serving version v2" in log
     assert re.search(r"\[-\]: serving iris-admin version v1 from", log)
+    assert re.search(r"INFO uvicorn\.error \[-\]: Uvicorn running on http://", log)  # uvicorn's too
     assert server.client.get("/version").json()["algorithm"] == "logreg"
 
 
