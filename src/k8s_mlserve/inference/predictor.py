@@ -54,16 +54,12 @@ class Predictor:
         self.schema: InputSchema = bundle.metadata.input_schema
         self.version = bundle.metadata.version
         self.name = bundle.metadata.name
-        self._model = bundle.model
         choice = choose_runtime(bundle, runtime)
         self.runtime: Runtime = choice.runtime
         self.runtime_reason = choice.reason
         """Why the compiled model is not used (None when it is)."""
-        self._has_proba = hasattr(self._model, "predict_proba")
-        classes = getattr(self._model, "classes_", None)
-        self._classes: list[Any] | None = (
-            [_plain(c) for c in classes] if classes is not None else None
-        )
+        self._has_proba = choice.probabilities
+        self._classes: list[Any] | None = choice.classes
         self._class_keys = [str(c) for c in self._classes] if self._classes else []
         self._response = _response_spec(bundle.metadata.response, risk_labels)
         self._positive_index = self._positive_class_index()

@@ -82,25 +82,51 @@ class OnnxRuntime:
 
 @dataclass(frozen=True)
 class RuntimeChoice:
-    """The runtime serving a bundle, and why it is not the compiled model when it is not."""
+    """The runtime serving a bundle, what it answers, and why it is not the compiled model when
+    it is not."""
 
     runtime: Runtime
+    classes: list[Any] | None
+    """A classifier's classes (None for a regressor, or a classifier without probabilities)."""
+    probabilities: bool
     reason: str | None = None
 
 
 def choose_runtime(bundle: Bundle, setting: RuntimeSetting = "auto") -> RuntimeChoice:
-    """The runtime for ``bundle`` under ``setting`` (see the module docstring)."""
-    schema = bundle.metadata.input_schema
+    """The runtime for ``bundle`` under ``setting`` (see the module docstring).
+
+    A bundle loaded without its pickle (``load_bundle(defer_pickle=True)``) is unpickled here
+    when scikit-learn has to serve it.
+    """
     if setting == "sklearn":
-        reason = "MLSERVE_MODEL__RUNTIME=sklearn"
-        return RuntimeChoice(SklearnRuntime(bundle.model, schema), reason)
+        return _sklearn(bundle, "MLSERVE_MODEL__RUNTIME=sklearn")
     try:
-        runtime: Runtime = _compiled(bundle)
+        runtime = _compiled(bundle)
     except NotCompiledError as exc:
         if setting == "onnx":
             raise
-        return RuntimeChoice(SklearnRuntime(bundle.model, schema), str(exc))
-    return RuntimeChoice(runtime)
+        return _sklearn(bundle, str(exc))
+    compiled = bundle.metadata.compiled
+    assert compiled is not None  # _compiled checked it
+    if compiled.standalone:
+        classes = compiled.classes if compiled.kind == "classifier" else None
+        return RuntimeChoice(runtime, classes, classes is not None)
+    # Compiled before classes were recorded: the estimator says what it answers.
+    model = bundle.unpickled().model
+    return RuntimeChoice(runtime, _classes(model), hasattr(model, "predict_proba"))
+
+
+def _sklearn(bundle: Bundle, reason: str) -> RuntimeChoice:
+    model = bundle.unpickled().model
+    runtime = SklearnRuntime(model, bundle.metadata.input_schema)
+    return RuntimeChoice(runtime, _classes(model), hasattr(model, "predict_proba"), reason)
+
+
+def _classes(model: Any) -> list[Any] | None:
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return None
+    return [c.item() if isinstance(c, np.generic) else c for c in classes]
 
 
 def _compiled(bundle: Bundle) -> OnnxRuntime:

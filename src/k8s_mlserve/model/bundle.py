@@ -20,7 +20,9 @@ sources do) refuses a mismatch, and ``pinned_requirements`` gives the pins an im
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -94,7 +96,11 @@ class BundleMetadata(BaseModel):
 
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded bundle: the model object plus what was recorded about it."""
+    """A loaded bundle: the model object plus what was recorded about it.
+
+    ``model`` is None when loading deferred the pickle (the compiled model serves the bundle):
+    ``unpickled()`` gives the bundle with it.
+    """
 
     path: Path
     model: Any
@@ -104,6 +110,13 @@ class Bundle:
     @property
     def reference_path(self) -> Path:
         return self.path / REFERENCE_FILE
+
+    def unpickled(self) -> Bundle:
+        """This bundle with its model unpickled (its file checked against the sha256 again)."""
+        if self.model is not None:
+            return self
+        model_path = _checked_model_path(self.path, self.metadata)
+        return dataclasses.replace(self, model=joblib.load(model_path))
 
 
 def library_versions() -> dict[str, str]:
@@ -237,9 +250,12 @@ def _series(version: str) -> str:
 
 
 def _installed_sklearn() -> str:
-    import sklearn
-
-    return str(sklearn.__version__)
+    # From the installed distribution's metadata: importing scikit-learn costs tens of MiB that a
+    # server serving the compiled model does not otherwise need.
+    try:
+        return importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def sha256_file(path: Path) -> str:
@@ -337,15 +353,30 @@ def read_metadata(path: str | os.PathLike[str]) -> BundleMetadata:
         raise BundleError(f"{meta_path} is invalid: {exc}") from exc
 
 
-def load_bundle(path: str | os.PathLike[str], *, strict_versions: bool = False) -> Bundle:
+def load_bundle(
+    path: str | os.PathLike[str], *, strict_versions: bool = False, defer_pickle: bool = False
+) -> Bundle:
     """Load a bundle, refusing a model file whose sha256 differs from the recorded one.
 
     A model written with another scikit-learn major.minor than the installed one is refused
     (``LibraryMismatchError``) with ``strict_versions``, as the server's sources do; otherwise it
-    is loaded with a warning.
+    is loaded with a warning. With ``defer_pickle``, a bundle whose compiled model can be served
+    on its own (``compiled.standalone``) is returned without unpickling ``model.joblib``
+    (``model`` is None; ``Bundle.unpickled()`` loads it when needed).
     """
     bundle_dir = Path(path)
     metadata = read_metadata(bundle_dir)
+    model_path = _checked_model_path(bundle_dir, metadata)
+    verify_library_versions(metadata, strict=strict_versions, where=bundle_dir)
+    metrics_path = bundle_dir / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    compiled = metadata.compiled
+    deferred = defer_pickle and compiled is not None and compiled.standalone
+    model = None if deferred else joblib.load(model_path)
+    return Bundle(path=bundle_dir, model=model, metadata=metadata, metrics=metrics)
+
+
+def _checked_model_path(bundle_dir: Path, metadata: BundleMetadata) -> Path:
     model_path = bundle_dir / MODEL_FILE
     if not model_path.is_file():
         raise BundleNotFoundError(f"{bundle_dir} has no {MODEL_FILE}")
@@ -355,12 +386,7 @@ def load_bundle(path: str | os.PathLike[str], *, strict_versions: bool = False) 
             f"{model_path} has sha256 {actual} but metadata.json records {metadata.sha256}; "
             "refusing to unpickle a file that is not the one that was written"
         )
-    verify_library_versions(metadata, strict=strict_versions, where=bundle_dir)
-    metrics_path = bundle_dir / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    return Bundle(
-        path=bundle_dir, model=joblib.load(model_path), metadata=metadata, metrics=metrics
-    )
+    return model_path
 
 
 def _qualname(obj: object) -> str:

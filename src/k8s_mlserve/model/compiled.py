@@ -65,10 +65,22 @@ class CompiledModel(BaseModel):
     inputs: Literal["matrix", "columns"] | None = None
     parity: ParityCheck | None = None
     versions: dict[str, str] = {}
+    kind: Literal["classifier", "regressor"] | None = None
+    classes: list[Any] | None = None
+    """A classifier's classes as the model holds them (numbers stay numbers), so that the
+    compiled model can be served without unpickling the estimator."""
 
     @property
     def usable(self) -> bool:
         return self.status == "ok" and self.file is not None
+
+    @property
+    def standalone(self) -> bool:
+        """Whether it can be served without the unpickled estimator (it records its kind and,
+        for a classifier, its classes)."""
+        return self.usable and (
+            self.kind == "regressor" or (self.kind == "classifier" and self.classes is not None)
+        )
 
 
 class OnnxInputs:
@@ -170,6 +182,7 @@ def compile_model(
                 parity=parity,
                 versions=versions,
             )
+        classes = getattr(model, "classes_", None) if kind == "classifier" else None
         return CompiledModel(
             status="ok",
             file=ONNX_FILE,
@@ -177,6 +190,8 @@ def compile_model(
             inputs=layout,
             parity=parity,
             versions=versions,
+            kind=kind,
+            classes=[_plain(c) for c in classes] if classes is not None else None,
         )
     return CompiledModel(
         status="failed",
@@ -276,6 +291,11 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return found
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the matching Python value, for JSON."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _first_line(exc: BaseException) -> str:

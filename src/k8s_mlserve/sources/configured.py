@@ -42,7 +42,12 @@ def build_sources(settings: Settings) -> list[ModelSource]:
             directories = [model.path, follow.cache_path if follow is not None else None]
             for path in dict.fromkeys(p for p in directories if p is not None):
                 start.append(
-                    DirectorySource(path, allow_version_mismatch=model.allow_version_mismatch)
+                    DirectorySource(
+                        path,
+                        allow_version_mismatch=model.allow_version_mismatch,
+                        # The pickle is not even read when the compiled model can serve.
+                        defer_pickle=model.runtime != "sklearn",
+                    )
                 )
         elif kind == "mlflow" and follow is not None:
             start.append(follow)

@@ -18,13 +18,20 @@ class DirectorySource:
     A bundle that failed to load (bad sha256, unpickling error, library mismatch, ...) is
     remembered by its digest (``bundle_digest``) and refused again with the same error, without
     reading or unpickling it, until its files change. Errors reading the disk are not remembered.
+    With ``defer_pickle`` a bundle whose compiled model can serve it alone is loaded without
+    unpickling ``model.joblib`` (see ``load_bundle``).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, allow_version_mismatch: bool = False
+        self,
+        path: str | os.PathLike[str],
+        *,
+        allow_version_mismatch: bool = False,
+        defer_pickle: bool = False,
     ) -> None:
         self.path = Path(path)
         self.allow_version_mismatch = allow_version_mismatch
+        self.defer_pickle = defer_pickle
         self.description = f"directory {self.path}"
         self._failed: tuple[str, Exception] | None = None
 
@@ -37,7 +44,11 @@ class DirectorySource:
         if self._failed is not None and self._failed[0] == digest:
             raise self._failed[1].with_traceback(None)
         try:
-            bundle = load_bundle(bundle_dir, strict_versions=not self.allow_version_mismatch)
+            bundle = load_bundle(
+                bundle_dir,
+                strict_versions=not self.allow_version_mismatch,
+                defer_pickle=self.defer_pickle,
+            )
         except OSError:
             raise  # a disk or permission problem may go away without the bundle changing
         except Exception as exc:
