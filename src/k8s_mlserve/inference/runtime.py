@@ -73,7 +73,12 @@ class OnnxRuntime:
 
     def probabilities(self, rows: Rows) -> np.ndarray:
         (proba,) = self._session.run(self._second, self._inputs.from_rows(rows))
-        return np.asarray(proba, dtype=np.float64)
+        # Summed in float32, a row may miss 1 by a few 1e-7: normalised again, in float64, as
+        # scikit-learn's are.
+        proba = np.asarray(proba, dtype=np.float64)
+        sums = proba.sum(axis=1, keepdims=True)
+        np.divide(proba, sums, out=proba, where=sums > 0)
+        return proba
 
     def predictions(self, rows: Rows) -> np.ndarray:
         (values,) = self._session.run(self._first, self._inputs.from_rows(rows))

@@ -30,6 +30,9 @@ def test_a_compiled_bundle_is_served_without_reading_its_pickle(toy: Path) -> No
     assert compiled.classes == ["no", "yes"]
     reference = Predictor(load_bundle(toy), runtime="sklearn")
     assert compiled.predict(ROWS).labels == reference.predict(ROWS).labels
+    # Probabilities computed in float32 are normalised again: each row sums to 1.
+    sums = compiled.runtime.probabilities(ROWS).sum(axis=1)
+    assert abs(sums - 1.0).max() < 1e-12
     # Asked for scikit-learn, the same deferred bundle is unpickled then.
     assert Predictor(deferred, runtime="sklearn").runtime.name == "sklearn"
     assert deferred.unpickled().model is not None
