@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import ConfigurationError, ValidationError
 from ..model.bundle import Bundle, BundleMetadata, ResponseSpec
+from ..model.compiled import plain
 from ..model.schema import InputSchema
 from .runtime import Runtime, RuntimeSetting, choose_runtime
 
@@ -82,7 +83,7 @@ class Predictor:
     def predict(self, rows: Sequence[Row]) -> Predictions:
         """Predict validated rows in one model call (blocking: run it off the event loop)."""
         if not (self._has_proba and self._classes is not None):
-            labels = [_plain(v) for v in self.runtime.predictions(rows)]
+            labels = [plain(v) for v in self.runtime.predictions(rows)]
             version = self.version
             results = [{"label": label, "model_version": version} for label in labels]
             return Predictions(results=results, labels=labels, scores=[None] * len(labels))
@@ -157,10 +158,3 @@ def _response_spec(
             f"{list(spec.thresholds)}, got {len(risk_labels)}"
         )
     return spec.model_copy(update={"labels": tuple(risk_labels)})
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the matching Python value, for JSON."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import NotCompiledError
 from ..model.bundle import Bundle
-from ..model.compiled import OnnxInputs, open_session
+from ..model.compiled import OnnxInputs, open_session, plain
 from ..model.schema import InputSchema
 
 log = logging.getLogger("k8s_mlserve.inference")
@@ -131,7 +131,7 @@ def _classes(model: Any) -> list[Any] | None:
     classes = getattr(model, "classes_", None)
     if classes is None:
         return None
-    return [c.item() if isinstance(c, np.generic) else c for c in classes]
+    return [plain(c) for c in classes]
 
 
 def _compiled(bundle: Bundle) -> OnnxRuntime:

@@ -191,7 +191,7 @@ def compile_model(
             parity=parity,
             versions=versions,
             kind=kind,
-            classes=[_plain(c) for c in classes] if classes is not None else None,
+            classes=[plain(c) for c in classes] if classes is not None else None,
         )
     return CompiledModel(
         status="failed",
@@ -293,7 +293,7 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A numpy scalar as the matching Python value, for JSON."""
     return value.item() if isinstance(value, np.generic) else value
 

@@ -28,7 +28,7 @@ from ..errors import MalformedRequestError
 from ..model.schema import short_repr
 from .body import parse_json
 from .responses import FastJSONResponse
-from .tensors import DATATYPES, MAX_RANK
+from .tensors import DATATYPES, MAX_RANK, dimension
 
 HEADER = "Inference-Header-Content-Length"
 """The request and response header giving the byte length of the JSON part of the body."""
@@ -195,14 +195,10 @@ def _element_count(shape: Any) -> int | None:
     """Elements a valid shape holds; ``None`` for an invalid one, which ``tensors`` refuses."""
     if not isinstance(shape, list) or len(shape) > MAX_RANK:
         return None
-    dimensions = []
-    for value in shape:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            return None
-        if isinstance(value, float) and not value.is_integer():
-            return None
-        dimensions.append(int(value))
-    return math.prod(dimensions)
+    dimensions = [dimension(value) for value in shape]
+    if any(d is None for d in dimensions):
+        return None
+    return math.prod(d for d in dimensions if d is not None)
 
 
 def _strings(label: str, data: memoryview) -> list[str]:

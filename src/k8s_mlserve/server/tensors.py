@@ -84,7 +84,7 @@ def _tensor(raw: Any, index: int) -> _Tensor:
         raise MalformedRequestError(
             f"tensor {short_repr(name)}: 'shape' has {len(shape)} dimensions; at most {MAX_RANK}"
         )
-    dimensions = [_dimension(d) for d in shape] if isinstance(shape, list) else [None]
+    dimensions = [dimension(d) for d in shape] if isinstance(shape, list) else [None]
     if any(d is None for d in dimensions):
         raise MalformedRequestError(
             f"tensor {name!r}: 'shape' must be a list of non-negative integers"
@@ -109,7 +109,7 @@ def _tensor(raw: Any, index: int) -> _Tensor:
     return _Tensor(name, shape, datatype, flat)
 
 
-def _dimension(value: Any) -> int | None:
+def dimension(value: Any) -> int | None:
     """A shape entry as an int; JSON does not tell 2 from 2.0, so both are accepted."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
