@@ -13,21 +13,30 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..release.checks import pod_is_ready, rollout_problem
-from .errors import JobFailed, KubectlError
+from ..release.checks import ImageProblem, image_problem, pod_is_ready, rollout_problem
+from .errors import ImageUnavailable, JobFailed, KubectlError
 from .portforward import PortForward
 from .waiting import StopWaiting, wait_for
 
 if TYPE_CHECKING:
     from ..manifests.versions import KubeVersion
 
-__all__ = ["TEST_LABEL", "Cluster", "JobFailed", "KubectlError", "job_failure", "rollout_problem"]
+__all__ = [
+    "TEST_LABEL",
+    "Cluster",
+    "ImageUnavailable",
+    "JobFailed",
+    "KubectlError",
+    "job_failure",
+    "rollout_problem",
+]
 
 T = TypeVar("T")
 TEST_LABEL = "k8s-mlserve.io/test"
@@ -36,12 +45,17 @@ TEST_LABEL = "k8s-mlserve.io/test"
 @dataclass
 class Cluster:
     """A cluster reached through ``kubeconfig`` (default: kubectl's own, ``$KUBECONFIG`` or
-    ``~/.kube/config``); ``kind_name`` is set for a kind cluster."""
+    ``~/.kube/config``); ``kind_name`` is set for a kind cluster.
+
+    ``pull_grace`` is how long the waits let a pod retry a failing image pull before they give up
+    with ``ImageUnavailable``; an image that can never be pulled ends them at once.
+    """
 
     kubeconfig: Path | None = None
     kubectl_binary: str = "kubectl"
     context: str | None = None
     kind_name: str | None = None
+    pull_grace: float = 60.0
     _version: KubeVersion | None = field(default=None, init=False, repr=False)
 
     def command(self, *args: str, namespace: str | None = None) -> list[str]:
@@ -175,6 +189,20 @@ class Cluster:
             parts.append(f"(could not collect diagnostics: {exc})")
         return "\n".join(parts)
 
+    def node_pressure(self) -> str:
+        """The nodes' pressure conditions that are true (disk, memory, pids), one per line."""
+        try:
+            nodes = self.kubectl_json("get", "nodes")["items"]
+        except (KubectlError, ValueError, KeyError) as exc:
+            return f"(could not read the nodes: {exc})"
+        lines = [
+            f"node {node['metadata']['name']}: {c['type']} ({c.get('message', '')})"
+            for node in nodes
+            for c in (node.get("status") or {}).get("conditions") or []
+            if c.get("type", "").endswith("Pressure") and c.get("status") == "True"
+        ]
+        return "\n".join(lines) or "no node reports disk, memory or PID pressure"
+
     # Waiting -----------------------------------------------------------------------------------
 
     def wait_for(
@@ -196,9 +224,44 @@ class Cluster:
             describe=lambda: self.diagnostics(namespace, selector),
         )
 
+    def image_watch(self, namespace: str) -> Callable[[Sequence[Mapping[str, Any]]], None]:
+        """A check for wait conditions, called with the awaited pods at each poll: raises
+        ``StopWaiting(ImageUnavailable)`` once one cannot get its image for good, or has been
+        failing to pull it for ``pull_grace``."""
+        first_seen: dict[str, float] = {}
+
+        def check(pods: Sequence[Mapping[str, Any]]) -> None:
+            now = time.monotonic()
+            stuck: set[str] = set()
+            for pod in pods:
+                problem = image_problem(pod)
+                if problem is None:
+                    continue
+                stuck.add(problem.pod)
+                since = first_seen.setdefault(problem.pod, now)
+                if problem.final or now - since >= self.pull_grace:
+                    raise StopWaiting(
+                        ImageUnavailable(self._image_message(problem, now - since, namespace))
+                    )
+            for name in set(first_seen) - stuck:
+                del first_seen[name]
+
+        return check
+
+    def _image_message(self, problem: ImageProblem, waited: float, namespace: str) -> str:
+        retried = "" if problem.final else f", still failing after {waited:.0f}s of retries"
+        return (
+            f"{problem}{retried}.\n"
+            "An image built and loaded locally (the plugin's image loader, `kind load`) is missing "
+            "from the node when it was never loaded there or when the kubelet removed it to free "
+            "disk space; a registry image needs its name, tag and pull secret checked.\n"
+            f"{self.node_pressure()}\n{self.diagnostics(namespace)}"
+        )
+
     def wait_for_job(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
         """Wait until Job ``name`` succeeded; raise ``JobFailed`` as soon as it has failed."""
         selector = f"job-name={name}"
+        check_images = self.image_watch(namespace)
 
         def done() -> bool:
             job = self.kubectl_json("get", "job", name, namespace=namespace)
@@ -212,7 +275,10 @@ class Cluster:
                 )
             status = job.get("status") or {}
             wanted = (job.get("spec") or {}).get("completions") or 1
-            return int(status.get("succeeded") or 0) >= int(wanted)
+            if int(status.get("succeeded") or 0) >= int(wanted):
+                return True
+            check_images(self.pods(namespace, selector))
+            return False
 
         self.wait_for(
             done,
@@ -225,13 +291,18 @@ class Cluster:
     def wait_for_rollout(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
         """Wait until Deployment ``name`` has all its replicas updated and available."""
 
-        def done() -> bool:
-            deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
-            return rollout_problem(deployment) is None
-
         deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
         labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
+        check_images = self.image_watch(namespace)
+
+        def done() -> bool:
+            deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
+            if rollout_problem(deployment) is None:
+                return True
+            check_images(self.pods(namespace, selector))
+            return False
+
         self.wait_for(
             done,
             what=f"Deployment {name} in namespace {namespace} to roll out",
@@ -243,8 +314,11 @@ class Cluster:
     def wait_for_pod_ready(self, name: str, namespace: str, *, timeout: float = 300.0) -> None:
         """Wait until pod ``name`` is Ready."""
 
+        check_images = self.image_watch(namespace)
+
         def ready() -> bool:
             pod = self.kubectl_json("get", "pod", name, namespace=namespace)
+            check_images([pod])
             phase = (pod.get("status") or {}).get("phase")
             if phase in ("Failed", "Succeeded"):
                 raise StopWaiting(

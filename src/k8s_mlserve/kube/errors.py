@@ -11,3 +11,7 @@ class KubectlError(MLServeError, RuntimeError):
 
 class JobFailed(MLServeError, RuntimeError):
     """A Job reached its Failed condition; the message has its pods' events and logs."""
+
+
+class ImageUnavailable(KubectlError):
+    """A pod cannot get its image (never pullable, or its pulls keep failing)."""

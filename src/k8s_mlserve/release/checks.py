@@ -7,7 +7,13 @@ Both take objects as the API returns them (dicts, as ``kubectl get -o json`` pri
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+#: Waiting reasons that no retry will cure: the pod will never start.
+FINAL_IMAGE_REASONS = frozenset({"ErrImageNeverPull", "InvalidImageName"})
+#: Waiting reasons of a pull that failed and is retried with a growing back-off.
+PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
 
 
 def desired_replicas(deployment: Mapping[str, Any]) -> int:
@@ -50,3 +56,46 @@ def pod_is_ready(pod: Mapping[str, Any], *, serving: bool = False) -> bool:
         return False
     conditions = (pod.get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+@dataclass(frozen=True)
+class ImageProblem:
+    """A container of a pod that cannot get its image."""
+
+    pod: str
+    image: str
+    reason: str
+    message: str
+
+    @property
+    def final(self) -> bool:
+        """Whether retrying cannot help (as opposed to a pull that is being retried)."""
+        return self.reason in FINAL_IMAGE_REASONS
+
+    def __str__(self) -> str:
+        detail = f": {self.message}" if self.message else ""
+        return f"pod {self.pod} cannot get image {self.image} ({self.reason}{detail})"
+
+
+def image_problem(pod: Mapping[str, Any]) -> ImageProblem | None:
+    """The first container (init containers included) of ``pod`` stuck on its image, if any."""
+    spec = pod.get("spec") or {}
+    images = {
+        c.get("name"): c.get("image", "?")
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    }
+    status = pod.get("status") or {}
+    for container in (status.get("initContainerStatuses") or []) + (
+        status.get("containerStatuses") or []
+    ):
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason")
+        if reason in FINAL_IMAGE_REASONS or reason in PULL_REASONS:
+            name = container.get("name")
+            return ImageProblem(
+                pod=str((pod.get("metadata") or {}).get("name", "?")),
+                image=str(container.get("image") or images.get(name, "?")),
+                reason=str(reason),
+                message=str(waiting.get("message") or ""),
+            )
+    return None

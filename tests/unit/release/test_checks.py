@@ -1,10 +1,15 @@
-"""The one rollout check and the one pod-ready check, on objects as the API returns them."""
+"""The rollout, pod-ready and image checks, on objects as the API returns them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from k8s_mlserve.release.checks import desired_replicas, pod_is_ready, rollout_problem
+from k8s_mlserve.release.checks import (
+    desired_replicas,
+    image_problem,
+    pod_is_ready,
+    rollout_problem,
+)
 
 Obj = dict[str, Any]
 
@@ -65,3 +70,41 @@ def test_pod_readiness_reads_the_ready_condition() -> None:
     ready["metadata"]["deletionTimestamp"] = "2026-11-29T00:00:00Z"
     assert pod_is_ready(ready)
     assert not pod_is_ready(ready, serving=True)
+
+
+def _pod(init: list[Obj], main: list[Obj]) -> Obj:
+    return {
+        "metadata": {"name": "api-1"},
+        "spec": {
+            "initContainers": [{"name": "seed", "image": "seed:1"}],
+            "containers": [{"name": "api", "image": "api:1"}],
+        },
+        "status": {"initContainerStatuses": init, "containerStatuses": main},
+    }
+
+
+def _waiting(name: str, reason: str, message: str = "") -> Obj:
+    return {"name": name, "state": {"waiting": {"reason": reason, "message": message}}}
+
+
+def test_a_pod_waiting_on_its_image_says_which_and_why() -> None:
+    pod = _pod([_waiting("seed", "ErrImageNeverPull", "not present")], [])
+    problem = image_problem(pod)
+    assert problem is not None
+    assert problem.final
+    assert str(problem) == "pod api-1 cannot get image seed:1 (ErrImageNeverPull: not present)"
+
+    retried = image_problem(_pod([], [_waiting("api", "ImagePullBackOff")]))
+    assert retried is not None
+    assert not retried.final
+    assert str(retried) == "pod api-1 cannot get image api:1 (ImagePullBackOff)"
+
+
+def test_other_waits_are_not_image_problems() -> None:
+    starting = _pod([], [_waiting("api", "ContainerCreating")])
+    crashing = _pod([], [_waiting("api", "CrashLoopBackOff", "back-off 10s")])
+    running = _pod([], [{"name": "api", "state": {"running": {}}}])
+    assert image_problem(starting) is None
+    assert image_problem(crashing) is None
+    assert image_problem(running) is None
+    assert image_problem({}) is None
