@@ -13,11 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from k8s_mlserve import load_bundle, write_bundle
+from k8s_mlserve import load_bundle, read_metadata, resolve_bundle_path, write_bundle
 from k8s_mlserve.inference.predictor import Predictions, Predictor
 from k8s_mlserve.model.compiled import TOLERANCE
 from k8s_mlserve.model.schema import CategoricalFeature, InputSchema, NumericFeature
+from k8s_mlserve.testing import ServerProcess
 from k8s_mlserve.training.runner import fit_example
+
+from .conftest import API_KEYS, MONITORING_TOKEN
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +125,37 @@ def test_random_rows_in_the_training_ranges_get_the_same_answer(
         assert_same_answers(onnx.predict(rows), sklearn.predict(rows))
 
     check()
+
+
+def _native_packages(pid: int) -> set[str]:
+    """Packages whose compiled extension modules the process has mapped."""
+    packages = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        _, found, rest = line.partition("/site-packages/")
+        if found:
+            packages.add(rest.split("/", 1)[0])
+    return packages
+
+
+@pytest.mark.parametrize("example", ["diabetes", "churn"])  # one input tensor, one per feature
+def test_a_compiled_model_is_served_without_pandas_scipy_or_scikit_learn(
+    example: str, registries: dict[str, Path], secrets_dir: Path
+) -> None:
+    """What a replica's memory holds: the compiled model needs none of them (drift computations
+    import pandas and SciPy when they first run)."""
+    schema = read_metadata(resolve_bundle_path(registries[example])).input_schema
+    env = {"MLSERVE_MODEL__PATH": str(registries[example])}
+    with ServerProcess(env, secrets_dir=secrets_dir, api_key=API_KEYS[0]) as server:
+        assert server.process is not None
+        answer = server.client.post(
+            "/predict", json={"instances": [schema.example_row()] * 3}, headers=server.headers()
+        )
+        assert answer.status_code == 200, answer.text
+        assert server.client.get("/version").json()["runtime"]["name"] == "onnx"
+        loaded = _native_packages(server.process.pid)
+        assert "onnxruntime" in loaded  # the probe sees what is loaded
+        assert not loaded & {"pandas", "scipy", "sklearn"}, sorted(loaded)
+
+        drift = server.client.get("/drift", headers={"Authorization": f"Bearer {MONITORING_TOKEN}"})
+        assert drift.status_code == 200, drift.text
+        assert drift.json()["verdict"] == "insufficient data"  # computed, with too few rows

@@ -1,7 +1,9 @@
 """The ``k8s-mlserve`` command line.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``; the module sets a
-``handler`` default that takes the parsed arguments and returns the exit code.
+``handler`` default that takes the parsed arguments and returns the exit code. Only the module of
+the command being run is imported (``COMMANDS``): ``serve`` never loads pandas or the Kubernetes
+client for the sake of other commands. Without a known command (``--help``, a typo) all are.
 """
 
 from __future__ import annotations
@@ -13,31 +15,36 @@ from collections.abc import Sequence
 
 from ..errors import MLServeError
 
-# Modules under k8s_mlserve.cli, each adding one or more sub-commands.
-COMMAND_MODULES = (
-    "train",
-    "serve",
-    "predict",
-    "info",
-    "demo",
-    "config",
-    "dockerfile",
-    "build",
-    "drift",
-    "registry",
-    "manifests",
-    "rollout",
-    "cluster",
-)
+# Each command, in the order of --help, and the module under k8s_mlserve.cli that adds it.
+COMMANDS = {
+    "train": "train",
+    "serve": "serve",
+    "predict": "predict",
+    "info": "info",
+    "demo": "demo",
+    "config": "config",
+    "dockerfile": "dockerfile",
+    "build": "build",
+    "build-stack": "build",
+    "drift": "drift",
+    "registry": "registry",
+    "manifests": "manifests",
+    "rollout": "rollout",
+    "apply": "cluster",
+    "push": "cluster",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the arguments, only with the sub-command they name when it is known."""
     parser = argparse.ArgumentParser(
         prog="k8s-mlserve",
         description="Serve scikit-learn and MLflow models on Kubernetes.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    command = next((a for a in argv or () if not a.startswith("-")), None)
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(subparsers)
     return parser
@@ -45,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     try:
         code: int = args.handler(args)
     except MLServeError as exc:

@@ -17,17 +17,19 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import BundleError, BundleNotFoundError, DatasetError
 from ..model.schema import CategoricalFeature, InputSchema
 from .stats import bin_counts, quantile_edges
+
+if TYPE_CHECKING:  # frames belong to building a reference; loading one needs no pandas
+    import pandas as pd
 
 REFERENCE_FILE = "reference.json"
 
@@ -118,6 +120,8 @@ def build_reference(
     or ``sklearn.model_selection.cross_val_predict``): a model scores its own training rows more
     confidently than new ones, which would later read as prediction drift.
     """
+    import pandas as pd
+
     if sample_size < 1:
         raise ValueError(f"sample_size must be at least 1, got {sample_size}")
     if bins < 2:
@@ -192,6 +196,8 @@ def categorical_profile(
 
 def numeric_values(column: pd.Series[Any]) -> npt.NDArray[np.float64]:
     """A column as floats, with anything that is not a finite number turned into NaN."""
+    import pandas as pd
+
     values: npt.NDArray[np.float64] = np.array(
         pd.to_numeric(column, errors="coerce"), dtype=np.float64
     )

@@ -20,12 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
-import pandas as pd
 
 from ..errors import DatasetError
+
+if TYPE_CHECKING:  # the writer runs in the server, which needs no pandas
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +200,8 @@ def read_request_log(
     ``max_rows`` keeps only the most recent rows; ``model_version`` keeps only the rows that
     version predicted. Lines that are not complete records (a write cut short) are skipped.
     """
+    import pandas as pd
+
     if not Path(directory).is_dir():
         raise DatasetError(f"request log directory {directory} does not exist")
     files = log_files(directory)

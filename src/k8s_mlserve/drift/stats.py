@@ -16,7 +16,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 FloatArray = npt.NDArray[np.float64]
 Correction = Literal["benjamini-hochberg", "bonferroni", "none"]
@@ -89,6 +88,8 @@ def ks_test(reference: npt.ArrayLike, current: npt.ArrayLike) -> TestResult:
         raise ValueError("the KS test needs at least one finite value on each side")
     # The asymptotic distribution: its cost does not grow with the sample sizes, and unlike the
     # exact method it never falls back with a warning; the p-values differ in the third decimal.
+    from scipy import stats  # heavy: imported by the first test, not by the server's start
+
     result = stats.ks_2samp(ref, cur, alternative="two-sided", method="asymp")
     return TestResult("ks", float(result.statistic), float(result.pvalue))
 
@@ -115,6 +116,8 @@ def chi2_test(reference_counts: Mapping[str, int], current_counts: Mapping[str, 
     if table.shape[1] < 2:
         return TestResult("chi2", 0.0, 1.0)
     # No Yates continuity correction: it makes 2 x 2 tests needlessly conservative.
+    from scipy import stats
+
     result = stats.chi2_contingency(table, correction=False)
     return TestResult("chi2", float(result.statistic), float(result.pvalue))
 

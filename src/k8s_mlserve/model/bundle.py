@@ -33,10 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
@@ -44,6 +42,9 @@ from ..errors import BundleError, BundleNotFoundError, IntegrityError, LibraryMi
 from .compiled import CompiledModel, compile_model
 from .files import fsync_dir, fsync_tree, make_temp_dir, remove_stale
 from .schema import InputSchema
+
+if TYPE_CHECKING:  # joblib and pandas are imported where a pickle or a frame is handled
+    import pandas as pd
 
 log = logging.getLogger("k8s_mlserve.model")
 
@@ -116,12 +117,14 @@ class Bundle:
         if self.model is not None:
             return self
         model_path = _checked_model_path(self.path, self.metadata)
-        return dataclasses.replace(self, model=joblib.load(model_path))
+        return dataclasses.replace(self, model=_unpickle(model_path))
 
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a pickled model depends on."""
+    import joblib
     import numpy
+    import pandas as pd
     import sklearn
 
     return {
@@ -299,6 +302,8 @@ def write_bundle(
     compiled to ``model.onnx`` and checked against scikit-learn on the training rows
     (``compiled``); the outcome is recorded either way. Returns the bundle path.
     """
+    import joblib
+
     target = Path(path)
     if target.exists() and not overwrite:
         raise BundleError(f"{target} already exists; choose another path or pass overwrite=True")
@@ -372,8 +377,14 @@ def load_bundle(
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     compiled = metadata.compiled
     deferred = defer_pickle and compiled is not None and compiled.standalone
-    model = None if deferred else joblib.load(model_path)
+    model = None if deferred else _unpickle(model_path)
     return Bundle(path=bundle_dir, model=model, metadata=metadata, metrics=metrics)
+
+
+def _unpickle(model_path: Path) -> Any:
+    import joblib
+
+    return joblib.load(model_path)
 
 
 def _checked_model_path(bundle_dir: Path, metadata: BundleMetadata) -> Path:

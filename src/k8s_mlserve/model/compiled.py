@@ -22,13 +22,15 @@ import importlib.metadata
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from .schema import CategoricalFeature, InputSchema
+
+if TYPE_CHECKING:  # serving builds arrays from rows; frames belong to compiling
+    import pandas as pd
 
 ONNX_FILE = "model.onnx"
 TOLERANCE = 1e-4
@@ -109,6 +111,8 @@ class OnnxInputs:
 
     def from_frame(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Tensors for a training frame's rows."""
+        import pandas as pd
+
         if self.layout == "matrix":
             return {MATRIX_INPUT: frame[self.names].to_numpy(dtype=np.float32, na_value=np.nan)}
         feeds: dict[str, np.ndarray] = {}

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import FieldError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: a compiled model needs none
+    import pandas as pd
 
 _NUMERIC_TYPES = (int, float)
 # What the model's arrays can hold: many estimators (trees, forests, boosting) compute in float32,
@@ -72,6 +74,8 @@ class InputSchema(BaseModel):
     @classmethod
     def infer(cls, frame: pd.DataFrame, max_levels: int = 200) -> InputSchema:
         """Infer the schema from a training frame: numeric columns numeric, others categorical."""
+        import pandas as pd
+
         features: list[NumericFeature | CategoricalFeature] = []
         for name in frame.columns:
             column = frame[name]
@@ -161,6 +165,8 @@ class InputSchema(BaseModel):
 
     def to_frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         """Build the model input frame for already validated rows, in schema order."""
+        import pandas as pd
+
         names = [f.name for f in self.features]
         if all(isinstance(f, NumericFeature) for f in self.features):
             # One float block: cheaper to build than one column per feature, and the model turns
@@ -210,6 +216,8 @@ class InputSchema(BaseModel):
     def sample_frame(self, rows: int = 256, seed: int = 0) -> pd.DataFrame:
         """Random rows of this schema: numbers uniform in the training range (standard normal
         when none is known), the training levels, a tenth missing where nullable."""
+        import pandas as pd
+
         generator = np.random.default_rng(seed)
         columns: dict[str, Any] = {}
         for feature in self.features:

@@ -3,6 +3,8 @@
 Each replica keeps its own window of recent validated rows. The statistics run off the event loop,
 every ``drift.interval`` seconds for the Prometheus gauges and whenever ``/drift`` is asked for.
 A new model version brings its own reference, so the window starts over when one is swapped in.
+The reference is read when a version is swapped in; the detector (pandas, SciPy) is built by the
+first computation, so a server that never computes drift never imports them.
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ import asyncio
 import logging
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from ..drift import DriftDetector, DriftReport, DriftWindow, RequestLogger, load_reference
+from ..drift.reference import ReferenceProfile, load_reference
+from ..drift.requestlog import RequestLogger
+from ..drift.window import DriftWindow
 from ..errors import MLServeError, NotFoundError
 from ..inference.manager import LoadedModel
 from ..inference.predictor import Predictions, Row
 from ..settings import Settings
+
+if TYPE_CHECKING:  # the detector brings pandas and SciPy: built by the first computation
+    from ..drift.detector import DriftDetector, DriftReport
 
 log = logging.getLogger("k8s_mlserve.server")
 
@@ -36,6 +44,7 @@ class DriftMonitor:
             else None
         )
         self.model_version: str | None = None
+        self._reference: ReferenceProfile | None = None
         self._detector: DriftDetector | None = None
         self._unavailable = "no model loaded yet"
         self._log_errors_seen = 0
@@ -81,7 +90,7 @@ class DriftMonitor:
 
     @property
     def available(self) -> bool:
-        return self._detector is not None
+        return self._reference is not None
 
     def observe(self, rows: Sequence[Row], predictions: Predictions, model: LoadedModel) -> None:
         """A prediction observer: cheap appends only."""
@@ -101,20 +110,23 @@ class DriftMonitor:
         self.model_version = model.version
         self.window.clear()
         self._clear_gauges()
+        self._detector = None
         try:
-            reference = load_reference(model.predictor.bundle.reference_path)
+            self._reference = load_reference(model.predictor.bundle.reference_path)
         except MLServeError as exc:
-            self._detector = None
+            self._reference = None
             self._unavailable = str(exc)
             log.warning("drift detection off for version %s: %s", model.version, exc)
-            return
-        self._detector = DriftDetector(reference, self.settings)
 
     def compute(self) -> DriftReport:
         """Compare the window with the reference and update the gauges (blocking)."""
-        detector = self._detector
-        if detector is None:
+        reference, detector = self._reference, self._detector
+        if reference is None:
             raise NotFoundError(f"drift detection is unavailable: {self._unavailable}")
+        if detector is None or detector.reference is not reference:
+            from ..drift.detector import DriftDetector
+
+            detector = self._detector = DriftDetector(reference, self.settings)
         report = detector.compare_window(self.window)
         self._publish(report)
         return report
@@ -124,7 +136,7 @@ class DriftMonitor:
         try:
             while True:
                 await asyncio.sleep(self.settings.interval)
-                if self.settings.enabled and self._detector is not None:
+                if self.settings.enabled and self._reference is not None:
                     try:
                         await asyncio.to_thread(self.compute)
                     except Exception:  # a failed refresh is logged; the next one may work

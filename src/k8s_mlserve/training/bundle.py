@@ -13,15 +13,17 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ..model import bundle as files
 from ..model.bundle import ResponseSpec
 from ..model.schema import InputSchema
+
+if TYPE_CHECKING:  # callers hand in frames; importing this module needs no pandas
+    import pandas as pd
 
 log = logging.getLogger("k8s_mlserve.training")
 
