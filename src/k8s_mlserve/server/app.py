@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
 
 from ..inference.manager import ModelManager, ReloadStatus
 from ..settings import Settings
@@ -18,9 +17,8 @@ from ..sources import ModelSource, build_sources
 from . import probes, routes, v1, v2
 from .auth import KeyChecker
 from .drift import DriftMonitor
-from .errors import EXCEPTION_HANDLERS, UnexpectedErrorMiddleware
-from .metrics import MetricsMiddleware, ServerMetrics
-from .request_id import RequestIdMiddleware
+from .edge import Edge, ServingApp, route
+from .metrics import ServerMetrics
 from .state import ServerState
 
 log = logging.getLogger("k8s_mlserve.server")
@@ -80,30 +78,27 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
             executor.shutdown(wait=False, cancel_futures=True)
 
     route_list = [
-        Route("/predict", routes.predict, methods=["POST"]),
-        Route("/", routes.info, methods=["GET"]),
-        Route("/version", routes.version, methods=["GET"]),
-        Route("/health", probes.health, methods=["GET"]),
-        Route("/ready", probes.ready, methods=["GET"]),
-        Route("/startup", probes.startup, methods=["GET"]),
-        Route("/metrics", routes.metrics, methods=["GET"]),
-        Route("/drift", routes.drift, methods=["GET"]),
-        Route("/openapi.json", routes.openapi, methods=["GET"]),
-        Route("/docs", routes.docs, methods=["GET"]),
-        Route("/admin/reload", routes.reload, methods=["POST"]),
+        route("/predict", routes.predict, "POST"),
+        route("/", routes.info, "GET"),
+        route("/version", routes.version, "GET"),
+        route("/health", probes.health, "GET"),
+        route("/ready", probes.ready, "GET"),
+        route("/startup", probes.startup, "GET"),
+        route("/metrics", routes.metrics, "GET"),
+        route("/drift", routes.drift, "GET"),
+        route("/openapi.json", routes.openapi, "GET"),
+        route("/docs", routes.docs, "GET"),
+        route("/admin/reload", routes.reload, "POST"),
         *v2.routes(),
         *v1.routes(),
     ]
     templates = {route.endpoint: route.path for route in route_list}
-    app = Starlette(
+    app = ServingApp(
         routes=route_list,
-        exception_handlers=EXCEPTION_HANDLERS,
-        # Outermost first: metrics count the 500s the error middleware answers, and every
-        # answer, the 500s included, carries the request id.
         middleware=[
-            Middleware(MetricsMiddleware, metrics=metrics, routes=templates),
-            Middleware(RequestIdMiddleware),
-            Middleware(UnexpectedErrorMiddleware),
+            Middleware(
+                Edge, metrics=metrics, routes=templates, draining=lambda: state.shutting_down
+            )
         ],
         lifespan=lifespan,
     )

@@ -17,8 +17,9 @@ protocols define it. The table is copied into ``docs/architecture.md``; a test s
 to ``/predict``, V1 and V2.
 
 A 422 lists at most ``MAX_DETAILS`` field errors and counts the rest (``"omitted"``). Anything
-unexpected is answered by ``UnexpectedErrorMiddleware``: a 500 naming the request id, one log line
-(the traceback at most once a minute per error type and place), and the connection kept open.
+unexpected is answered by ``edge.Edge`` with ``unexpected_response``: a 500 naming the request
+id, one log line (the traceback at most once a minute per error type and place), and the
+connection kept open.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import (
     ConfigurationError,
@@ -183,40 +183,3 @@ def unexpected_response(request: Request, exc: Exception) -> Response:
     if path == "/v2" or path.startswith(PROTOCOL_PREFIXES):
         message += f" (request id {request_id})"
     return error_response(request, 500, message, extra={"request_id": request_id})
-
-
-class UnexpectedErrorMiddleware:
-    """Answers what no exception handler took with a 500, keeping the connection open.
-
-    Starlette's own last-resort handler re-raises after answering, so the server logs a second
-    traceback and drops the kept-alive connection; this one sits inside it and does not.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_tracking)
-        except Exception as exc:
-            if started:  # too late to answer: let the server close the connection
-                raise
-            response = unexpected_response(Request(scope, receive), exc)
-            await response(scope, receive, send)
-
-
-EXCEPTION_HANDLERS = {
-    MLServeError: handle_error,
-    HTTPException: handle_http,
-}

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..inference.manager import LoadedModel
 from ..inference.predictor import Predictions, Row
@@ -80,32 +77,3 @@ class ServerMetrics:
             source=model.source,
         ).set(1)
         self.model_loaded.set(1)
-
-
-class MetricsMiddleware:
-    """Counts and times every HTTP request by its route template (not the raw path)."""
-
-    def __init__(self, app: ASGIApp, metrics: ServerMetrics, routes: dict[Any, str]) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.routes = routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = self.routes.get(scope.get("endpoint"), "unmatched")
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)

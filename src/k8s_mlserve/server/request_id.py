@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 HEADER = "X-Request-ID"
 MAX_LENGTH = 64
@@ -59,32 +59,3 @@ class IdSequence:
 
     def __call__(self) -> str:
         return f"{self._prefix}{next(self._counter):x}"
-
-
-class RequestIdMiddleware:
-    """Gives each HTTP request its id and puts it on the response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._fresh = IdSequence()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        sent = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
-        request_id = choose_id(sent, self._fresh)
-        scope.setdefault("state", {})["request_id"] = request_id
-        token = current_request_id.set(request_id)
-        header = (b"x-request-id", request_id.encode("ascii"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
-                message = {**message, "headers": [*headers, header]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            current_request_id.reset(token)

@@ -8,7 +8,6 @@ import threading
 from types import FrameType
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
 from .app import create_app
@@ -54,31 +53,6 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-def close_when_draining(app: ASGIApp, state: ServerState) -> ASGIApp:
-    """``app``, answering with ``Connection: close`` once shutdown has begun, so that clients
-    with a kept-alive connection open a new one (to another pod) instead of meeting a closed
-    socket."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not state.shutting_down:
-            await app(scope, receive, send)
-            return
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != b"connection"
-                ]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
-            await send(message)
-
-        await app(scope, receive, send_closing)
-
-    return wrapped
-
-
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
@@ -96,7 +70,7 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     server_settings = settings.server
     config = uvicorn.Config(
-        close_when_draining(app, app.state.mlserve),
+        app,
         host=server_settings.host,
         port=server_settings.port,
         log_level=server_settings.log_level,

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from ..errors import MalformedRequestError
 from ..model.schema import InputSchema
 from .body import list_found, parse_json, read_body
+from .edge import route
 from .guards import requires_key
 from .responses import FastJSONResponse
 from .state import server_state
@@ -79,7 +80,7 @@ async def predict(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/v1/models", models, methods=["GET"]),
-        Route("/v1/models/{name}", model, methods=["GET"]),
-        Route("/v1/models/{name}:predict", predict, methods=["POST"]),
+        route("/v1/models", models, "GET"),
+        route("/v1/models/{name}", model, "GET"),
+        route("/v1/models/{name}:predict", predict, "POST"),
     ]

@@ -22,6 +22,7 @@ from ..__version__ import __version__
 from ..inference.manager import LoadedModel
 from .binary import HEADER, encode_answer, read_request
 from .body import read_body
+from .edge import route
 from .guards import Endpoint, requires_key
 from .responses import FastJSONResponse
 from .state import ServerState, server_state
@@ -136,7 +137,7 @@ def routes() -> list[Route]:
         (versioned + "/ready", _twin(model_ready), "GET"),
         (versioned + "/infer", _twin(infer), "POST"),
     ]
-    return [Route(path, fn, methods=[method]) for path, fn, method in table]
+    return [route(path, fn, method) for path, fn, method in table]
 
 
 def _twin(endpoint: Endpoint) -> Endpoint:

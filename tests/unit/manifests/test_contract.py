@@ -33,7 +33,7 @@ def _setting(path: str) -> Any:
 def test_probe_paths_are_the_servers_routes(tmp_path: Path) -> None:
     # Nothing is loaded until the app starts, so an empty directory is enough.
     app = create_app(Settings(model={"path": tmp_path}))
-    routes = {route.path: route.endpoint for route in app.routes}  # type: ignore[attr-defined]
+    routes = {route.path: route.endpoint.handler for route in app.routes}  # type: ignore[attr-defined]
     assert routes[contract.LIVENESS_PATH] is probes.health
     assert routes[contract.READINESS_PATH] is probes.ready
     assert routes[contract.STARTUP_PATH] is probes.startup
