@@ -145,13 +145,17 @@ class InputSchema(BaseModel):
         if not isinstance(row, Mapping):
             return [FieldError("$", f"expected a JSON object of features, got {json_type(row)}")]
         problems: list[FieldError] = []
+        present = 0
         for feature in self.features:
             if feature.name not in row:
                 problems.append(FieldError(feature.name, f"field required ({_expected(feature)})"))
                 continue
+            present += 1
             message = _check_value(feature, row[feature.name])
             if message:
                 problems.append(FieldError(feature.name, message))
+        if len(row) == present:  # every key is a feature: nothing unknown to look for
+            return problems
         known = set(self.names)
         for key in row:
             if key not in known:

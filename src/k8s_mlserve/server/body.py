@@ -10,11 +10,14 @@ from starlette.requests import Request
 
 from ..errors import MalformedRequestError, RequestTimeoutError, RequestTooLargeError
 from ..model.schema import json_type
+from .connections import BODY_COMPLETE
 
 
 async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
     """The raw body, refusing more than ``limit`` bytes without reading it all, and a body that
     has not fully arrived ``timeout`` seconds after the handler asked for it (408)."""
+    if request.scope.get(BODY_COMPLETE):  # already received in full: nothing to wait for
+        return await _read(request, limit)
     try:
         async with asyncio.timeout(timeout):
             return await _read(request, limit)

@@ -5,7 +5,11 @@ half of its headers, is held for ever: a few thousand such clients exhaust the f
 ``HeadTimeout`` adds a timer to uvicorn's HTTP protocols (httptools, the faster parser, when it
 is installed; else h11): armed when the connection opens and after each response, it closes the
 connection if no complete request head has arrived when it fires. A request whose head arrived
-is left alone (its body is bounded by the body read timeout).
+is left alone (its body is bounded by the body read timeout). Re-arming only moves a deadline: the
+one timer of a connection, when it fires early, sleeps again until the deadline.
+
+With httptools, a request whose body has fully arrived is marked in its scope
+(``BODY_COMPLETE``), so that reading it needs no timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger("k8s_mlserve.server")
 
 HttpSetting = Literal["auto", "httptools", "h11"]
+BODY_COMPLETE = "k8s_mlserve.body_complete"
+"""Scope key set to True once the server has received the whole body of the request."""
 
 
 class HeadTimeout:
@@ -31,6 +37,7 @@ class HeadTimeout:
 
     header_timeout: float = 10.0
     _head_timer: asyncio.TimerHandle | None = None
+    _head_deadline: float = 0.0
     # Provided by the uvicorn protocol this is mixed into.
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
@@ -56,8 +63,9 @@ class HeadTimeout:
             self._arm()
 
     def _arm(self) -> None:
-        self._disarm()
-        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+        self._head_deadline = self.loop.time() + self.header_timeout
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_timed_out)
 
     def _disarm(self) -> None:
         if self._head_timer is not None:
@@ -66,6 +74,9 @@ class HeadTimeout:
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
+        if self.loop.time() < self._head_deadline:  # re-armed since it was scheduled
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_timed_out)
+            return
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being served; its completion re-arms the timer
         if not self.transport.is_closing():
@@ -75,6 +86,17 @@ class HeadTimeout:
                 self.header_timeout,
             )
             self.transport.close()
+
+
+class BodyMark:
+    """Marks the scope of a request whose body has fully arrived (httptools' protocol)."""
+
+    cycle: Any
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()  # type: ignore[misc]
+        if self.cycle is not None:
+            self.cycle.scope[BODY_COMPLETE] = True
 
 
 class BoundedH11Protocol(HeadTimeout, H11Protocol):
@@ -92,7 +114,7 @@ def protocol_class(http: HttpSetting = "auto") -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     bounded: type[asyncio.Protocol] = type(
-        "BoundedHttpToolsProtocol", (HeadTimeout, HttpToolsProtocol), {}
+        "BoundedHttpToolsProtocol", (HeadTimeout, BodyMark, HttpToolsProtocol), {}
     )
     return bounded
 

@@ -68,6 +68,9 @@ class Edge:
         self.routes = routes
         self.draining = draining
         self._fresh = IdSequence()
+        # The metric children by label values, looked up without prometheus_client's lock.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,9 +106,21 @@ class Edge:
                 await response(scope, receive, edge_send)
         finally:
             current_request_id.reset(token)
-            route = self.routes.get(scope.get("endpoint"), "unmatched")
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = self.routes.get(scope.get("endpoint"), "unmatched")
+        key = (route, scope["method"], status)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = self.metrics.requests.labels(
+                route, scope["method"], str(status)
+            )
+        counter.inc()
+        timer = self._timed.get(route)
+        if timer is None:
+            timer = self._timed[route] = self.metrics.latency.labels(route)
+        timer.observe(seconds)
 
 
 async def _answer(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -36,6 +37,7 @@ class ServerMetrics:
             ["label"],
             registry=self.registry,
         )
+        self._by_label: dict[Any, Any] = {}  # label -> its child of ``predictions``
         self.model_info = Gauge(
             "mlserve_model_info",
             "The served model (value 1).",
@@ -61,7 +63,10 @@ class ServerMetrics:
         self, rows: Sequence[Row], predictions: Predictions, model: LoadedModel
     ) -> None:
         for label in predictions.labels:
-            self.predictions.labels(label=str(label)).inc()
+            child = self._by_label.get(label)
+            if child is None:
+                child = self._by_label[label] = self.predictions.labels(label=str(label))
+            child.inc()
 
     def observe_batch(self, rows: int) -> None:
         """One model call of ``rows`` rows (several requests may share it)."""
