@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -53,6 +54,9 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
+YOUNG_GC_THRESHOLD = 10_000
+"""Allocations between two young garbage collections in the server process (Python: 700)."""
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
@@ -67,6 +71,10 @@ def configure_logging(level: str) -> None:
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT; returns after a clean shutdown."""
     configure_logging(settings.server.log_level)
+    # A request's objects die young and are freed by reference counting; what a young
+    # collection finds is mostly the live objects of requests in flight. At the default threshold
+    # (700 allocations) that is thousands of collections a second under load, 3 % of the CPU.
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
     app = create_app(settings)
     server_settings = settings.server
     config = uvicorn.Config(
@@ -79,6 +87,9 @@ def serve(settings: Settings) -> None:
         log_config=None,  # uvicorn's own lines go through the root handler: same format and id
         lifespan="on",
         server_header=False,
+        # Nothing here reads the client address, and in a cluster the peer is a Service or an
+        # ingress controller, never the 127.0.0.1 uvicorn trusts by default: no rewriting layer.
+        proxy_headers=False,
         limit_concurrency=server_settings.max_connections,
         http=protocol(server_settings.header_timeout, server_settings.http),
         timeout_keep_alive=int(max(1, server_settings.keep_alive_seconds)),
