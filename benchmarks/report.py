@@ -40,7 +40,7 @@ def render_table(report: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| | start to ready | resident memory after start | peak resident memory |",
+        "| | start to ready | resident memory after start | peak resident memory (1) |",
         "|---|---:|---:|---:|",
     ]
     for name in names:
@@ -55,6 +55,11 @@ def render_table(report: dict[str, Any]) -> str:
             f"| {REFERENCE_LABEL} | {reference['startup_s']:.2f} s | "
             f"{reference['rss_mib']:.0f} MiB | |"
         )
+    lines += [
+        "",
+        "(1) At the end, after the load; k8s-mlserve has by then computed drift once on its full "
+        "window (GET /drift), which imports SciPy, as a running server does every minute.",
+    ]
     loads = [r["load_average_before"] for n in names for r in servers[n]["runs"]]
     machine = report.get("machine", {})
     load_range = f"{min(loads):.1f} to {max(loads):.1f}" if loads else "not recorded"

@@ -41,7 +41,16 @@ import mlserver_env
 from goals import check_goals
 from machine import cpu_seconds, describe_machine, status_kb
 from report import render_chart, render_markdown, render_table
-from servers import MLSERVER, SERVERS, BenchFiles, ServerSpec, build_spec, v2_body
+from servers import (
+    MLSERVE,
+    MLSERVE_SKLEARN,
+    MLSERVER,
+    SERVERS,
+    BenchFiles,
+    ServerSpec,
+    build_spec,
+    v2_body,
+)
 
 from k8s_mlserve.model.bundle import METADATA_FILE, MODEL_FILE
 from k8s_mlserve.model.registry import resolve_bundle_path
@@ -244,10 +253,19 @@ def _bench_server(
                     f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}",
                     flush=True,
                 )
+            if spec.name in (MLSERVE, MLSERVE_SKLEARN):
+                _compute_drift(url)  # its libraries (SciPy) belong to a running server's memory
             peak = status_kb(process.pid, "VmHWM") / 1024
         finally:
             _stop(process)
     return {"startup_s": startup, "rss_mib": rss, "peak_rss_mib": peak, "runs": runs}
+
+
+def _compute_drift(url: str) -> None:
+    """Have the server compare its window (full after the load) with the reference once."""
+    response = httpx.get(url + "/drift", timeout=60.0)
+    verdict = response.json().get("verdict") if response.status_code == 200 else response.text
+    print(f"drift computed: {response.status_code} {verdict}", flush=True)
 
 
 def _first_answer(spec: ServerSpec, url: str) -> None:

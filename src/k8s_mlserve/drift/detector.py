@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import DatasetError
 from ..settings import DriftSettings
 from .reference import (
     CategoricalProfile,
+    Column,
     NumericProfile,
     ReferenceProfile,
     categorical_profile,
@@ -33,6 +33,9 @@ from .reference import (
 )
 from .stats import Correction, adjust_p_values, bin_counts, chi2_test, ks_test, psi
 from .window import DriftWindow
+
+if TYPE_CHECKING:  # rows from the server's window are compared without pandas
+    import pandas as pd
 
 Verdict = Literal["no drift", "warning", "drift", "insufficient data"]
 PsiBand = Literal["small", "moderate", "major"]
@@ -131,10 +134,10 @@ class DriftDetector:
         scores: Sequence[float] | np.ndarray[Any, Any] | None = None,
     ) -> DriftReport:
         """Compare rows (a frame, or validated rows as dicts) and optionally the model's outputs."""
-        frame = self._frame(data)
+        columns = self._columns(data)
         settings = self.settings
         thresholds = DriftThresholds.model_validate(settings.model_dump())
-        rows = len(frame)
+        rows = len(data)
         if rows < settings.min_rows:
             return DriftReport(
                 generated_at=datetime.now(UTC),
@@ -150,7 +153,7 @@ class DriftDetector:
                 thresholds=thresholds,
             )
         features = self._family(
-            [(profile, frame[profile.name]) for profile in self.reference.features]
+            [(profile, columns[profile.name]) for profile in self.reference.features]
         )
         prediction = self._prediction(predicted_labels, scores)
         tested = [f for f in features if f.verdict != "insufficient data"]
@@ -171,16 +174,17 @@ class DriftDetector:
             thresholds=thresholds,
         )
 
-    def _frame(self, data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    def _columns(self, data: pd.DataFrame | Sequence[Mapping[str, Any]]) -> Mapping[str, Column]:
+        """Each reference feature's values: a frame's columns, or lists taken from the rows."""
         names = self.reference.names
-        if not isinstance(data, pd.DataFrame):
-            return pd.DataFrame.from_records(list(data), columns=names)
+        if isinstance(data, Sequence):
+            return {name: [row.get(name) for row in data] for name in names}
         missing = [name for name in names if name not in data.columns]
         if missing:
             raise DatasetError(
                 f"the data lacks the feature column(s) {missing}; the reference has {names}"
             )
-        return data
+        return {name: data[name] for name in names}
 
     def _prediction(
         self,
@@ -188,13 +192,13 @@ class DriftDetector:
         scores: Sequence[float] | np.ndarray[Any, Any] | None,
     ) -> PredictionDrift | None:
         reference = self.reference.predictions
-        pairs: list[tuple[NumericProfile | CategoricalProfile, pd.Series[Any]]] = []
+        pairs: list[tuple[NumericProfile | CategoricalProfile, Column]] = []
         has_labels = reference.labels is not None and labels is not None and len(labels) > 0
         has_scores = reference.scores is not None and scores is not None and len(scores) > 0
         if has_labels and reference.labels is not None and labels is not None:
-            pairs.append((reference.labels, pd.Series([str(v) for v in labels], dtype=object)))
+            pairs.append((reference.labels, [str(v) for v in labels]))
         if has_scores and reference.scores is not None and scores is not None:
-            pairs.append((reference.scores, pd.Series(np.asarray(scores, dtype=np.float64))))
+            pairs.append((reference.scores, np.asarray(scores, dtype=np.float64)))
         if not pairs:
             return None
         found = self._family(pairs, min_rows=self.settings.min_rows)
@@ -207,7 +211,7 @@ class DriftDetector:
 
     def _family(
         self,
-        pairs: Sequence[tuple[NumericProfile | CategoricalProfile, pd.Series[Any]]],
+        pairs: Sequence[tuple[NumericProfile | CategoricalProfile, Column]],
         min_rows: int = 1,
     ) -> list[FeatureDrift]:
         """Test each pair, then adjust the p-values of the family together and decide."""
@@ -221,14 +225,14 @@ class DriftDetector:
         return [self._decide(m) for m in partial]
 
     def _measure(
-        self, profile: NumericProfile | CategoricalProfile, column: pd.Series[Any], min_rows: int
+        self, profile: NumericProfile | CategoricalProfile, column: Column, min_rows: int
     ) -> dict[str, Any]:
         if isinstance(profile, NumericProfile):
             return self._measure_numeric(profile, column, min_rows)
         return _measure_categorical(profile, column, min_rows)
 
     def _measure_numeric(
-        self, profile: NumericProfile, column: pd.Series[Any], min_rows: int
+        self, profile: NumericProfile, column: Column, min_rows: int
     ) -> dict[str, Any]:
         values = numeric_values(column)
         present = values[np.isfinite(values)]
@@ -280,7 +284,7 @@ class DriftDetector:
 
 
 def _measure_categorical(
-    profile: CategoricalProfile, column: pd.Series[Any], min_rows: int
+    profile: CategoricalProfile, column: Column, min_rows: int
 ) -> dict[str, Any]:
     current = categorical_profile(profile.name, column)
     present = sum(current.counts.values())

@@ -13,11 +13,14 @@ profile named ``prediction``) and for the scores (a numeric profile named ``scor
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -120,8 +123,6 @@ def build_reference(
     or ``sklearn.model_selection.cross_val_predict``): a model scores its own training rows more
     confidently than new ones, which would later read as prediction drift.
     """
-    import pandas as pd
-
     if sample_size < 1:
         raise ValueError(f"sample_size must be at least 1, got {sample_size}")
     if bins < 2:
@@ -138,10 +139,8 @@ def build_reference(
         else:
             features.append(numeric_profile(feature.name, column, bins, sample_size, rng))
     predictions = PredictionProfile(
-        labels=categorical_profile("prediction", pd.Series(list(labels), dtype=object))
-        if labels is not None
-        else None,
-        scores=numeric_profile("score", pd.Series(np.asarray(scores)), bins, sample_size, rng)
+        labels=categorical_profile("prediction", list(labels)) if labels is not None else None,
+        scores=numeric_profile("score", np.asarray(scores), bins, sample_size, rng)
         if scores is not None
         else None,
     )
@@ -155,7 +154,7 @@ def build_reference(
 
 
 def numeric_profile(
-    name: str, column: pd.Series[Any], bins: int, sample_size: int, rng: np.random.Generator
+    name: str, column: Column, bins: int, sample_size: int, rng: np.random.Generator
 ) -> NumericProfile:
     """Profile one numeric column."""
     values = numeric_values(column)
@@ -178,31 +177,69 @@ def numeric_profile(
     )
 
 
+Column = Union["pd.Series[Any]", Sequence[Any], npt.NDArray[Any]]
+"""A column of values: a pandas Series (a frame's), or a list or array (validated rows')."""
+
+
 def categorical_profile(
-    name: str, column: pd.Series[Any], levels: Sequence[str] = ()
+    name: str, column: Column, levels: Sequence[str] = ()
 ) -> CategoricalProfile:
-    """Profile one categorical column; ``levels`` are listed even when they never occur."""
-    present = column[column.notna()].astype(str)
+    """Profile one categorical column; ``levels`` are listed even when they never occur.
+
+    Missing values (None, NaN) are not levels; every other value counts as its text.
+    """
+    present = Counter(str(v) for v in column if not _is_missing(v))
     counts = {level: 0 for level in levels}
-    for level, n in present.value_counts(sort=False).items():
-        counts[str(level)] = int(n)
+    counts.update(present)
+    rows = len(column)
+    found = sum(present.values())
     return CategoricalProfile(
         name=name,
-        rows=len(column),
-        missing_rate=_rate(len(column) - len(present), len(column)),
+        rows=rows,
+        missing_rate=_rate(rows - found, rows),
         counts=dict(sorted(counts.items())),
     )
 
 
-def numeric_values(column: pd.Series[Any]) -> npt.NDArray[np.float64]:
-    """A column as floats, with anything that is not a finite number turned into NaN."""
-    import pandas as pd
+def numeric_values(column: Column) -> npt.NDArray[np.float64]:
+    """A column as floats, with anything that is not a finite number turned into NaN.
 
-    values: npt.NDArray[np.float64] = np.array(
-        pd.to_numeric(column, errors="coerce"), dtype=np.float64
-    )
+    A list or array (validated rows, model scores) is read without pandas: numbers stay, anything
+    else is NaN. A Series (a frame read from CSV) goes through ``pandas.to_numeric``, which also
+    reads numbers written as text.
+    """
+    if isinstance(column, np.ndarray) and column.dtype.kind in "biuf":
+        values: npt.NDArray[np.float64] = column.astype(np.float64)
+    elif isinstance(column, (list, tuple, np.ndarray)):
+        values = np.array(
+            [
+                v if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan
+                for v in column
+            ],
+            dtype=np.float64,
+        )
+    else:
+        import pandas as pd
+
+        values = np.array(pd.to_numeric(column, errors="coerce"), dtype=np.float64)
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+def _number(value: Any) -> float:
+    """A number as a float (numpy's included); anything else, booleans too, as NaN."""
+    if isinstance(value, bool):
+        return math.nan
+    return float(value) if isinstance(value, numbers.Real) else math.nan
+
+
+def _is_missing(value: Any) -> bool:
+    """None and float NaN (numpy's included), and pandas' NA and NaT."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def prediction_scores(
