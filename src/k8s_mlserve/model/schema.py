@@ -25,6 +25,8 @@ _NUMERIC_TYPES = (int, float)
 # error deep inside the model.
 FLOAT_MAX = float(np.finfo(np.float32).max)
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+EXACT_FLOAT_INT = 2**53
+"""Largest magnitude up to which a float holds every integer exactly."""
 MAX_FIELD_NAME = 64
 """Characters of a client's unknown field name repeated in an error."""
 
@@ -298,6 +300,13 @@ def _check_range(feature: NumericFeature, value: float) -> str | None:
     if feature.dtype == "integer":
         if isinstance(value, float) and not value.is_integer():
             return f"must be an integer, got {short_repr(value)}"
+        if isinstance(value, float) and abs(value) > EXACT_FLOAT_INT:
+            # Past 2**53 a float is not the integer that was written: JSON's -9223372036854775809
+            # arrives as -2**63. An integer literal is read exactly.
+            return (
+                f"must be an integer from {INT_MIN} to {INT_MAX} (64-bit), written without a "
+                f"fraction or exponent past {EXACT_FLOAT_INT}; got {short_repr(value)}"
+            )
         if not INT_MIN <= value <= INT_MAX:
             return (
                 f"must be an integer from {INT_MIN} to {INT_MAX} (64-bit), got {short_repr(value)}"

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ..errors import MalformedRequestError, RequestTimeoutError, RequestTooLargeError
 from ..model.schema import json_type
@@ -28,23 +28,28 @@ async def read_body(request: Request, limit: int, timeout: float | None = None) 
 
 
 async def _read(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+    declared = next((v for k, v in request.scope["headers"] if k == b"content-length"), None)
     if declared is not None:
         try:
-            if int(declared) > limit:
-                raise RequestTooLargeError(
-                    f"body of {declared} bytes exceeds the limit of {limit} bytes"
-                )
+            length = int(declared)
         except ValueError as exc:
             raise MalformedRequestError("invalid Content-Length header") from exc
+        if length > limit:
+            raise RequestTooLargeError(f"body of {length} bytes exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # the ASGI messages themselves: Request.stream() adds a generator per request
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise RequestTooLargeError(f"body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 MAX_JSON_DEPTH = 64

@@ -1,10 +1,11 @@
 """The one layer every HTTP request passes on its way in and out.
 
 ``Edge`` does, with a single wrapper of ``send``, what used to take four middlewares: it gives
-the request its id (``request_id``), counts and times it by route template (``metrics``), adds
-``Connection: close`` once shutdown has begun, and turns every exception into an answer: the
-domain's errors and Starlette's 404/405 through the handlers of ``errors``, anything else into a
-500 naming the request id, with the kept-alive connection left open.
+the request its id (``request_id``) and the server's state (``state.SCOPE_KEY``), counts and
+times it by route template (``metrics``), adds ``Connection: close`` once shutdown has begun,
+and turns every exception into an answer: the domain's errors and Starlette's 404/405 through
+the handlers of ``errors``, anything else into a 500 naming the request id, with the kept-alive
+connection left open.
 
 ``ServingApp`` is Starlette with ``Edge`` as its whole middleware stack (Starlette's own error and
 exception middlewares each wrapped ``send`` again), and ``Endpoint`` serves a route's handler as
@@ -28,6 +29,7 @@ from ..errors import MLServeError
 from .errors import handle_error, handle_http, unexpected_response
 from .metrics import ServerMetrics
 from .request_id import IdSequence, choose_id, current_request_id
+from .state import SCOPE_KEY, ServerState
 
 Handler = Callable[[Request], Awaitable[Response]]
 _ID_HEADER = b"x-request-id"
@@ -61,12 +63,12 @@ class Edge:
         *,
         metrics: ServerMetrics,
         routes: Mapping[Any, str],
-        draining: Callable[[], bool],
+        state: ServerState,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = routes
-        self.draining = draining
+        self.state = state
         self._fresh = IdSequence()
         # The metric children by label values, looked up without prometheus_client's lock.
         self._counted: dict[tuple[str, str, int], Any] = {}
@@ -80,6 +82,7 @@ class Edge:
         sent = next((v for k, v in scope["headers"] if k == _ID_HEADER), None)
         request_id = choose_id(sent, self._fresh)
         scope.setdefault("state", {})["request_id"] = request_id
+        scope[SCOPE_KEY] = self.state
         token = current_request_id.set(request_id)
         extra = [(_ID_HEADER, request_id.encode("ascii"))]
         status = 500
@@ -91,7 +94,7 @@ class Edge:
                 answering = True
                 status = message["status"]
                 headers = [h for h in message.get("headers", ()) if h[0].lower() not in _REPLACED]
-                if self.draining():
+                if self.state.shutting_down:
                     extra.append((b"connection", b"close"))
                 message = {**message, "headers": headers + extra}
             await send(message)

@@ -30,6 +30,13 @@ class ServerState:
         self.shutting_down = True
 
 
+SCOPE_KEY = "k8s_mlserve.state"
+"""Where ``edge.Edge`` puts the ``ServerState`` in each request's scope."""
+
+
 def server_state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.mlserve
+    """The state of the app serving ``request`` (from its scope, else from the app)."""
+    state: ServerState | None = request.scope.get(SCOPE_KEY)
+    if state is None:
+        state = request.app.state.mlserve
     return state

@@ -157,6 +157,8 @@ def test_a_top_level_scalar_is_named_as_json_names_it(
         ("count", 2**63, "64-bit"),
         ("count", 18446744073709551615, "64-bit"),
         ("count", -(2**64), "64-bit"),
+        ("count", -(2**63) - 1, "64-bit"),  # parsed as the float -2**63, which would fit
+        ("count", 1e17, "64-bit"),
         ("count", 2.5, "must be an integer, got 2.5"),
         ("count", 2.5e-42, "must be an integer"),
     ],
