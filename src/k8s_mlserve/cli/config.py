@@ -19,7 +19,11 @@ def register(subparsers: Any) -> None:
         "config", help="list every setting (or check the current environment with --check)"
     )
     parser.add_argument("--check", action="store_true", help="validate the environment and exit")
-    parser.add_argument("--secrets-dir", type=Path)
+    parser.add_argument(
+        "--secrets-dir",
+        type=Path,
+        help="directory of secret files to read, as mounted from a Secret (MLSERVE_SECRETS_DIR)",
+    )
     parser.set_defaults(handler=run)
 
 

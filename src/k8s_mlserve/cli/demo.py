@@ -15,8 +15,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--workdir", type=Path, default=Path(".demo"), help="where models and the key go"
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     parser.set_defaults(handler=run)
 
 

@@ -11,12 +11,13 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, MLServeError
 from ..settings import DriftSettings, load_settings
+
+if TYPE_CHECKING:  # frames come with the data read, not with the parser
+    import pandas as pd
 
 EXIT_NO_DRIFT = 0
 EXIT_DRIFT = 1

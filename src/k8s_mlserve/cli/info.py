@@ -16,7 +16,9 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "info", help="describe a bundle or registry directory (without unpickling the model)"
     )
-    parser.add_argument("path", type=Path)
+    parser.add_argument(
+        "path", type=Path, help="a bundle, or a registry directory (its current version)"
+    )
     parser.set_defaults(handler=run)
 
 

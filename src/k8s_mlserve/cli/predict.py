@@ -28,7 +28,9 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("MLSERVE_API_KEY"),
         help="API key (default: $MLSERVE_API_KEY)",
     )
-    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for the answer (default: 10)"
+    )
     parser.set_defaults(handler=run)
 
 

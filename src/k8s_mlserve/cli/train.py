@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
         description="Train an example on real data and publish it as a new version of a registry "
         "directory (the layout the server reads from a PersistentVolume).",
     )
-    parser.add_argument("example", choices=EXAMPLES)
+    parser.add_argument("example", choices=EXAMPLES, help="the example to train")
     parser.add_argument(
         "--output",
         "-o",
