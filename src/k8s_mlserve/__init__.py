@@ -1,6 +1,9 @@
 """k8s-mlserve: serve scikit-learn and MLflow models on Kubernetes."""
 
+from typing import TYPE_CHECKING
+
 from .__version__ import __version__
+from ._lazy import lazy_names
 from .errors import (
     BundleError,
     BundleNotFoundError,
@@ -15,11 +18,30 @@ from .errors import (
     SchemaMismatchError,
     ValidationError,
 )
-from .model.bundle import Bundle, BundleMetadata, ResponseSpec, load_bundle, read_metadata
-from .model.registry import BundleRegistry, resolve_bundle_path
-from .model.schema import InputSchema
-from .settings import Settings, load_settings
-from .training.bundle import write_bundle
+
+if TYPE_CHECKING:
+    from .model.bundle import Bundle, BundleMetadata, ResponseSpec, load_bundle, read_metadata
+    from .model.registry import BundleRegistry, resolve_bundle_path
+    from .model.schema import InputSchema
+    from .server import create_app
+    from .settings import Settings, load_settings
+    from .training.bundle import write_bundle
+
+# Imported on first use: ``import k8s_mlserve`` (and the CLI's start) stays light.
+_MODULES = {
+    "Bundle": "model.bundle",
+    "BundleMetadata": "model.bundle",
+    "ResponseSpec": "model.bundle",
+    "load_bundle": "model.bundle",
+    "read_metadata": "model.bundle",
+    "BundleRegistry": "model.registry",
+    "resolve_bundle_path": "model.registry",
+    "InputSchema": "model.schema",
+    "create_app": "server",
+    "Settings": "settings",
+    "load_settings": "settings",
+    "write_bundle": "training.bundle",
+}
 
 __all__ = [
     "Bundle",
@@ -50,10 +72,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # The server pulls in starlette and uvicorn: import it only when asked for.
-    if name == "create_app":
-        from .server import create_app
-
-        return create_app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _MODULES)

@@ -7,10 +7,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from ..settings import Settings, load_settings
-
 SECRET_FIELDS = {("auth", "api_keys"), ("auth", "monitoring_token")}
 
 
@@ -29,6 +25,10 @@ def register(subparsers: Any) -> None:
 
 def settings_reference() -> str:
     """The settings as Markdown tables, one per section."""
+    from pydantic import BaseModel
+
+    from ..settings import Settings
+
     lines = [
         "# Configuration",
         "",
@@ -71,6 +71,8 @@ def _render(value: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.check:
+        from ..settings import load_settings
+
         settings = load_settings(args.secrets_dir)
         keys = len(settings.auth.api_keys)
         print(f"settings are valid; {keys} API key(s); model path {settings.model.path}")

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, MLServeError
-from ..settings import DriftSettings, load_settings
 
 if TYPE_CHECKING:  # frames come with the data read, not with the parser
     import pandas as pd
+
+    from ..settings import DriftSettings
 
 EXIT_NO_DRIFT = 0
 EXIT_DRIFT = 1
@@ -134,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _drift_settings(args: argparse.Namespace) -> DriftSettings:
+    from ..settings import DriftSettings, load_settings
+
     overrides = {
         key: value
         for key, value in (

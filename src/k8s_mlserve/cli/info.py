@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model.bundle import METRICS_FILE, REFERENCE_FILE, read_metadata
-from ..model.compiled import CompiledModel
-from ..model.registry import BundleRegistry, resolve_bundle_path
-from ..model.schema import CategoricalFeature
+if TYPE_CHECKING:
+    from ..model.compiled import CompiledModel
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +37,10 @@ def _compiled(compiled: CompiledModel | None) -> str:
 
 def describe(path: Path) -> str:
     """A human-readable description of the bundle (or the registry's current bundle)."""
+    from ..model.bundle import METRICS_FILE, REFERENCE_FILE, read_metadata
+    from ..model.registry import BundleRegistry, resolve_bundle_path
+    from ..model.schema import CategoricalFeature
+
     lines: list[str] = []
     if BundleRegistry.is_registry(path):
         registry = BundleRegistry(path)

@@ -8,7 +8,7 @@ import yaml
 import k8s_mlserve.manifests as manifests_package
 from k8s_mlserve.manifests import parse_spec as parse
 from k8s_mlserve.manifests import render, to_yaml, write_directory
-from k8s_mlserve.manifests.render import KIND_ORDER
+from k8s_mlserve.manifests.rendering import KIND_ORDER
 
 from .conftest import counting_source, example_data, make_spec, variation
 
