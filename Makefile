@@ -3,21 +3,34 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install demo test lint typecheck unit integration e2e bench clean
 
+## Everything the tests need: the package with the dev extra (about 140 distributions).
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "== installing k8s-mlserve with the dev extra into $(VENV) (tests, linters, MLflow, locust)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --progress-bar off -e ".[dev]"
 	touch $(STAMP)
 
-## Train the iris example and serve it on 127.0.0.1:8000 with a fresh API key.
-demo: install
-	$(BIN)/k8s-mlserve demo
+# Serving only: no extras (docs/install.md); skipped when the dev install is there.
+$(SERVE_STAMP): pyproject.toml
+	@echo "== installing k8s-mlserve for serving into $(VENV) (no extras, about 40 distributions)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --progress-bar off -e .
+	touch $(SERVE_STAMP)
+
+## Train the iris example and serve it on $(HOST):$(PORT) with a fresh API key (make demo PORT=8080).
+demo: $(if $(wildcard $(STAMP)),$(STAMP),$(SERVE_STAMP))
+	$(BIN)/k8s-mlserve demo --host $(HOST) --port $(PORT)
 
 ## Lint, type-check, then the whole test suite (suites needing Docker or a cluster skip, saying why).
 test: install lint typecheck

@@ -1,9 +1,9 @@
 """k8s-mlserve: serve scikit-learn and MLflow models on Kubernetes."""
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from .__version__ import __version__
-from ._lazy import lazy_names
+from ._lazy import lazy_names as _lazy_names
 from .errors import (
     BundleError,
     BundleNotFoundError,
@@ -11,6 +11,7 @@ from .errors import (
     DatasetError,
     IntegrityError,
     LibraryMismatchError,
+    MissingExtraError,
     MLServeError,
     ModelNotLoadedError,
     ModelSourceError,
@@ -19,7 +20,7 @@ from .errors import (
     ValidationError,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .model.bundle import Bundle, BundleMetadata, ResponseSpec, load_bundle, read_metadata
     from .model.registry import BundleRegistry, resolve_bundle_path
     from .model.schema import InputSchema
@@ -55,6 +56,7 @@ __all__ = [
     "IntegrityError",
     "LibraryMismatchError",
     "MLServeError",
+    "MissingExtraError",
     "ModelNotLoadedError",
     "ModelSourceError",
     "NotCompiledError",
@@ -72,4 +74,4 @@ __all__ = [
 ]
 
 
-__getattr__ = lazy_names(__name__, _MODULES)
+__getattr__ = _lazy_names(__name__, _MODULES)

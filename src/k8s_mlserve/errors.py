@@ -14,6 +14,7 @@ The tree (the server chooses each HTTP status in one place, ``server.errors``)::
     ├── SchemaMismatchError     a new model's input schema is incompatible with the served one
     ├── DatasetError            a training dataset cannot be read or lacks required columns
     ├── RolloutError            a release operation cannot be carried out on the cluster as it is
+    ├── MissingExtraError       an optional dependency is not installed (also an ImportError)
     └── RequestError            a request cannot be answered as sent
         ├── MalformedRequestError   the body is not JSON, or not of the shape the route takes
         ├── UnauthorizedError       no valid API key or monitoring token was presented
@@ -53,6 +54,10 @@ class LibraryMismatchError(BundleError):
 
 class NotCompiledError(BundleError):
     """The bundle's compiled (ONNX) model is missing, failed its check, or cannot be loaded."""
+
+
+class MissingExtraError(MLServeError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
 
 
 class ModelSourceError(MLServeError):

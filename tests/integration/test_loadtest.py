@@ -1,10 +1,13 @@
-"""The load-test tooling against a real local server: the Python entry point and the locustfile
-run headless from the command line, on the churn model (numeric, categorical and nullable
-features)."""
+"""The load-test tooling against a real local server: the Python entry point, the locustfile run
+headless from the command line, and ``k8s-mlserve load``, on the churn model (numeric, categorical
+and nullable features)."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +22,10 @@ from .conftest import API_KEYS
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {"/predict [single]", "/predict [batch]"}
+SUMMARY = re.compile(
+    r"^(\d+) requests, (\d+) failures, [\d.]+ req/s, p50 \d+ ms, p95 \d+ ms, p99 \d+ ms$",
+    re.MULTILINE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +114,60 @@ def test_locustfile_runs_headless_against_a_url(churn_server: ServerProcess) -> 
     assert {e["name"] for e in entries} == NAMES
     assert sum(e["num_requests"] for e in entries) > 0
     assert sum(e["num_failures"] for e in entries) == 0
+
+
+def _load(url: str, *options: str, api_key: str) -> subprocess.CompletedProcess[str]:
+    """``k8s-mlserve load URL`` for 5 s with 2 users, the key in $MLSERVE_API_KEY."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "k8s_mlserve",
+            "load",
+            url,
+            "-u",
+            "2",
+            "-r",
+            "2",
+            "-t",
+            "5s",
+            *options,
+        ],
+        env={**os.environ, "MLSERVE_API_KEY": api_key},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_the_load_command_reports_requests_without_failures(
+    churn_server: ServerProcess, tmp_path: Path
+) -> None:
+    result = _load(
+        churn_server.url,
+        *("--csv", str(tmp_path / "run"), "--html", str(tmp_path / "report.html")),
+        api_key=API_KEYS[0],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = SUMMARY.search(result.stdout)
+    assert summary, result.stdout
+    assert int(summary[1]) > 0
+    assert int(summary[2]) == 0
+    with (tmp_path / "run_stats.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert {row["Name"] for row in rows} == NAMES | {"Aggregated"}
+    assert all(row["Failure Count"] == "0" for row in rows)
+    assert "<html" in (tmp_path / "report.html").read_text().lower()
+
+
+def test_the_load_command_with_a_wrong_key_fails_and_reports_the_failures(
+    churn_server: ServerProcess,
+) -> None:
+    result = _load(churn_server.url, api_key="not-a-key")
+    assert result.returncode == 1, result.stderr[-3000:]
+    summary = SUMMARY.search(result.stdout)
+    assert summary, result.stdout
+    assert int(summary[1]) > 0
+    assert int(summary[2]) == int(summary[1])
+    assert "status 401" in result.stderr  # locust's error report

@@ -15,12 +15,14 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import MLServeError
+from ..extras import missing_extra
 
 # Each command, in the order of --help, and the module under k8s_mlserve.cli that adds it.
 COMMANDS = {
     "train": "train",
     "serve": "serve",
     "predict": "predict",
+    "load": "load",
     "info": "info",
     "demo": "demo",
     "config": "config",
@@ -72,6 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except MLServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional dependency the command needs: name its extra
+        missing = missing_extra(exc)
+        if missing is None:
+            raise
+        print(f"error: k8s-mlserve {args.command}: {missing}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -19,6 +19,7 @@ import json
 import os
 from typing import Any, ClassVar
 
+import gevent  # type: ignore[import-untyped]
 import httpx
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
@@ -58,6 +59,12 @@ def _add_arguments(parser: Any) -> None:
         default=1,
         help="how often a batch request is picked (0: never)",
     )
+    group.add_argument(
+        "--summary-file",
+        env_var="LOCUST_SUMMARY_FILE",
+        default="",
+        help="write the run's totals (requests, failures, req/s, percentiles) here as JSON",
+    )
 
 
 def _configure_from_options(environment: Environment, **_: Any) -> None:
@@ -72,6 +79,15 @@ def _configure_from_options(environment: Environment, **_: Any) -> None:
         single_weight=options.single_weight,
         batch_weight=options.batch_weight,
     )
+    if options.summary_file:
+
+        def write_summary(**_: Any) -> None:
+            write_totals(environment, options.summary_file)
+
+        environment.events.quit.add_listener(write_summary)  # type: ignore[no-untyped-call]
+    # The event loop's clock is cached and lags by the time imports took since it was last
+    # updated: --run-time, set next from that clock, would end the run that much early.
+    gevent.get_hub().loop.update_now()
 
 
 events.init_command_line_parser.add_listener(_add_arguments)  # type: ignore[no-untyped-call]
@@ -141,6 +157,21 @@ def _problem(status: int, text: str | None, *, expected_rows: int | None) -> str
     if not isinstance(predictions, list) or len(predictions) != expected_rows:
         return f"expected {expected_rows} predictions, got {shown}"
     return None
+
+
+def write_totals(environment: Environment, path: str | os.PathLike[str]) -> None:
+    """Write the totals of locust's ``Aggregated`` row to ``path`` as JSON; times in ms."""
+    total = environment.stats.total
+    totals = {
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "rps": total.total_rps,
+        "p50_ms": float(total.get_response_time_percentile(0.5) or 0),
+        "p95_ms": float(total.get_response_time_percentile(0.95) or 0),
+        "p99_ms": float(total.get_response_time_percentile(0.99) or 0),
+    }
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(totals, file)
 
 
 def configure(
