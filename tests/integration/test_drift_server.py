@@ -124,6 +124,7 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
     assert report["window_size"] == len(new)
     assert report["drifted_features"] == []
     assert report["prediction"]["drifted"] is False
+    assert report["verdict"] == "no drift"
     assert report["model_version"] == "v1"
     wait_for(
         lambda: _gauges(process).get(("mlserve_drift_window_rows", "")) == len(new),
@@ -141,6 +142,7 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
     assert report["drifted_features"] == ["Glucose"]
     assert report["prediction"]["drifted"] is True
     assert report["dataset_drift"] is False
+    assert report["verdict"] == "feature drift"
     wait_for(
         lambda: _gauges(process).get(("mlserve_drift_feature_drifted", "Glucose")) == 1,
         timeout=10,
@@ -158,7 +160,9 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
         # integer features take only whole numbers
         shifted[name] = moved.round().astype(int) if name != "BMI" else moved
     _send(process, pd.concat([shifted, shifted]))
-    assert _drift(process)["dataset_drift"] is True
+    report = _drift(process)
+    assert report["dataset_drift"] is True
+    assert report["verdict"] == "dataset drift"
     wait_for(
         lambda: _gauges(process).get(("mlserve_drift_dataset_drifted", "")) == 1,
         timeout=10,
@@ -172,8 +176,10 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
     assert MONITORING_TOKEN not in text
     first = json.loads(text.splitlines()[0])
     assert set(first) == {"ts", "features", "prediction", "score", "model_version"}
-    # ...and the offline check reads it back.
+    # ...and the offline check reads it back, to the same verdict as the server's.
     code = main(["drift", "--bundle", str(bundle), "--current", str(logs), "--last", str(WINDOW)])
     assert code == 1
-    assert "Glucose" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("verdict:     DATASET DRIFT  4 of 8 features drift: ")
+    assert "Glucose" in out
     assert np.isfinite(first["score"])

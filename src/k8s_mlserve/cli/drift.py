@@ -1,7 +1,8 @@
 """``k8s-mlserve drift``: compare recent data with a bundle's drift reference, offline.
 
-Exit codes, so that the command can run as a Kubernetes CronJob: 0 no drift (or too little data
-to tell), 1 drift, 2 error.
+Exit codes follow the report's verdict, so that the command can run as a Kubernetes CronJob: 1 when
+the verdict is one ``--fail-on`` names (by default any of dataset, feature or prediction drift),
+0 otherwise (``no drift``, ``insufficient data``), 2 on an error.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, MLServeError
+from ..extras import missing_extra
 
 if TYPE_CHECKING:  # frames come with the data read, not with the parser
     import pandas as pd
@@ -30,8 +32,10 @@ def register(subparsers: Any) -> None:
         "drift",
         help="compare a CSV file or a request log with a bundle's drift reference",
         description=(
-            "Compare recent data with the drift reference stored in a bundle. Exit code 0: no "
-            "drift, 1: drift, 2: error. Thresholds default to the MLSERVE_DRIFT__* settings."
+            "Compare recent data with the drift reference stored in a bundle. The report's "
+            "verdict is one of: dataset drift, feature drift, prediction drift, no drift, "
+            "insufficient data. Exit code 1 when --fail-on counts the verdict, 0 when not, "
+            "2 on an error. Thresholds default to the MLSERVE_DRIFT__* settings."
         ),
     )
     parser.add_argument("--bundle", required=True, type=Path, help="a bundle or registry directory")
@@ -43,14 +47,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report as JSON")
     parser.add_argument(
-        "--html", type=Path, metavar="PATH", help="write a self-contained HTML report"
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="write a self-contained HTML report (its plots need the 'report' extra)",
     )
     parser.add_argument(
         "--fail-on",
         choices=("any", "dataset"),
         default="any",
-        help="exit 1 when any feature, the predictions or the dataset drift (any, the default), "
-        "or only when the dataset drifts",
+        help="exit 1 on the verdicts dataset, feature or prediction drift (any, the default), "
+        "or on dataset drift only",
     )
     parser.add_argument("--last", type=int, metavar="N", help="compare only the N most recent rows")
     parser.add_argument(
@@ -75,8 +82,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
-    except (MLServeError, OSError, ValueError, ImportError) as exc:
+    except (MLServeError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ImportError as exc:  # an optional dependency: name the extra that brings it
+        print(f"error: {missing_extra(exc) or exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception:
         # Exit code 1 means drift: anything unexpected must still read as an error.
@@ -118,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         args.json.write_text(render_json(report))
         progress(f"wrote {args.json}")
     if args.html is not None:
-        from ..drift import render_html
+        from ..drift.report import plots_unavailable, render_html
 
         page = render_html(
             report,
@@ -129,8 +139,15 @@ def _run(args: argparse.Namespace) -> int:
             title=f"Drift report: {metadata.name} version {metadata.version}",
         )
         args.html.write_text(page, encoding="utf-8")
-        progress(f"wrote {args.html}")
-    drifted = report.dataset_drift if args.fail_on == "dataset" else report.any_drift
+        no_plots = plots_unavailable()
+        if no_plots is None:
+            progress(f"wrote {args.html}")
+        else:  # the verdict and table are there; say what the page lacks, even with --quiet
+            print(
+                f"warning: wrote {args.html} without distribution plots: {no_plots}",
+                file=sys.stderr,
+            )
+    drifted = report.verdict == "dataset drift" if args.fail_on == "dataset" else report.any_drift
     return EXIT_DRIFT if drifted else EXIT_NO_DRIFT
 
 

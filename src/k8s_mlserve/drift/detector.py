@@ -10,6 +10,11 @@ testing every feature at once, and PSI measures how large the change is. The ver
 
 The dataset drifts when at least ``dataset_share`` of the tested features drift. Prediction
 drift (labels and scores) is tested the same way, as a family of its own.
+
+The report's one verdict, which its text, JSON and HTML forms all show (worst first):
+``dataset drift`` (``dataset_drift``), ``feature drift`` (some features drift, fewer than
+``dataset_share``), ``prediction drift`` (only the model's outputs drift), ``no drift``, and
+``insufficient data`` (fewer than ``min_rows`` rows, or no feature could be tested).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..errors import DatasetError
 from ..settings import DriftSettings
@@ -38,6 +43,11 @@ if TYPE_CHECKING:  # rows from the server's window are compared without pandas
     import pandas as pd
 
 Verdict = Literal["no drift", "warning", "drift", "insufficient data"]
+ReportVerdict = Literal[
+    "dataset drift", "feature drift", "prediction drift", "no drift", "insufficient data"
+]
+# The report verdicts that mean something drifted (``--fail-on any`` exits 1 on each).
+DRIFT_VERDICTS: tuple[ReportVerdict, ...] = ("dataset drift", "feature drift", "prediction drift")
 PsiBand = Literal["small", "moderate", "major"]
 MISSING_LEVEL = "(missing)"
 
@@ -95,7 +105,7 @@ class DriftReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     generated_at: datetime
-    verdict: Literal["drift", "no drift", "insufficient data"]
+    verdict: ReportVerdict
     dataset_drift: bool
     message: str
     window_size: int
@@ -106,11 +116,35 @@ class DriftReport(BaseModel):
     prediction: PredictionDrift | None
     thresholds: DriftThresholds
 
+    @model_validator(mode="after")
+    def _verdict_agrees(self) -> DriftReport:
+        expected = report_verdict(
+            tested=sum(f.verdict != "insufficient data" for f in self.features),
+            drifted_features=len(self.drifted_features),
+            dataset_drift=self.dataset_drift,
+            prediction_drift=self.prediction is not None and self.prediction.drifted,
+        )
+        if self.verdict != expected:
+            raise ValueError(f"verdict {self.verdict!r} contradicts the report: {expected!r}")
+        return self
+
     @property
     def any_drift(self) -> bool:
         """Whether the dataset, any single feature, or the predictions drift."""
-        prediction = self.prediction is not None and self.prediction.drifted
-        return self.dataset_drift or bool(self.drifted_features) or prediction
+        return self.verdict in DRIFT_VERDICTS
+
+
+def report_verdict(
+    *, tested: int, drifted_features: int, dataset_drift: bool, prediction_drift: bool
+) -> ReportVerdict:
+    """The one verdict of a report, the worst that applies."""
+    if dataset_drift:
+        return "dataset drift"
+    if drifted_features:
+        return "feature drift"
+    if prediction_drift:
+        return "prediction drift"
+    return "no drift" if tested else "insufficient data"
 
 
 class DriftDetector:
@@ -143,7 +177,7 @@ class DriftDetector:
                 generated_at=datetime.now(UTC),
                 verdict="insufficient data",
                 dataset_drift=False,
-                message=f"only {rows} rows, at least {settings.min_rows} needed",
+                message=f"insufficient data: only {rows} rows, at least {settings.min_rows} needed",
                 window_size=rows,
                 reference_rows=self.reference.rows,
                 drift_share=0.0,
@@ -160,11 +194,17 @@ class DriftDetector:
         drifted = [f.name for f in features if f.drifted]
         share = len(drifted) / len(tested) if tested else 0.0
         dataset_drift = bool(tested) and share >= settings.dataset_share
+        verdict = report_verdict(
+            tested=len(tested),
+            drifted_features=len(drifted),
+            dataset_drift=dataset_drift,
+            prediction_drift=prediction is not None and prediction.drifted,
+        )
         return DriftReport(
             generated_at=datetime.now(UTC),
-            verdict="drift" if dataset_drift else "no drift",
+            verdict=verdict,
             dataset_drift=dataset_drift,
-            message=_message(features, tested, drifted, prediction, dataset_drift),
+            message=_message(verdict, features, tested, drifted, prediction, settings),
             window_size=rows,
             reference_rows=self.reference.rows,
             drift_share=share,
@@ -338,20 +378,24 @@ def _worst(results: Sequence[FeatureDrift]) -> Verdict:
 
 
 def _message(
+    verdict: ReportVerdict,
     features: Sequence[FeatureDrift],
     tested: Sequence[FeatureDrift],
     drifted: Sequence[str],
     prediction: PredictionDrift | None,
-    dataset_drift: bool,
+    settings: DriftSettings,
 ) -> str:
+    """One line: the verdict first, then what it rests on."""
+    share = f"the dataset drifts from {settings.dataset_share:.0%}"
+    counted = f"{len(drifted)} of {len(tested)} features drift" + (
+        f" ({', '.join(drifted)})" if drifted else ""
+    )
     parts = [
-        f"{len(drifted)} of {len(tested)} features drift"
-        + (f" ({', '.join(drifted)})" if drifted else "")
+        f"{verdict}: no feature could be tested" if not tested else f"{verdict}: {counted}; {share}"
     ]
     warnings = [f.name for f in features if f.verdict == "warning"]
     if warnings:
         parts.append(f"warning on {', '.join(warnings)}")
     if prediction is not None:
         parts.append(f"predictions: {prediction.verdict}")
-    parts.append("dataset drift" if dataset_drift else "no dataset drift")
     return "; ".join(parts)

@@ -1,8 +1,10 @@
 """Drift reports for people and machines: a text table, JSON, and a self-contained HTML page.
 
-The HTML page embeds one PNG per feature (reference against current distribution) as a
-``data:`` URI, so it can be mailed, archived or opened from a volume without any other file.
-Plotting needs matplotlib (the ``report`` extra), imported only when a page is rendered.
+Each form heads with the report's one verdict (``DriftReport.verdict``), in the same words. The
+HTML page embeds one PNG per feature (reference against current distribution) as a ``data:`` URI,
+so it can be mailed, archived or opened from a volume without any other file. Plotting needs
+matplotlib (the ``report`` extra), imported only when a page is rendered; without it the page has
+the verdict and the table, and says which extra draws the plots.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ..extras import install_hint
 from .detector import DriftReport, FeatureDrift
 from .reference import CategoricalProfile, NumericProfile, ReferenceProfile, numeric_values
 
@@ -69,16 +72,21 @@ def render_html(
     scores: Sequence[float] | None = None,
     title: str = "Drift report",
 ) -> str:
-    """A self-contained HTML page: verdict, statistics table, and one histogram per feature."""
+    """A self-contained HTML page: verdict, statistics table, and one histogram per feature.
+
+    Without matplotlib the page has no histograms and says so (see ``plots_unavailable``).
+    """
     results = {r.name: r for r in report.features}
     cards: list[str] = []
-    if current is not None:
+    has_data = current is not None or labels is not None or scores is not None
+    no_plots = plots_unavailable() if has_data else None
+    if current is not None and no_plots is None:
         for feature in reference.features:
             if feature.name in results and feature.name in current.columns:
                 image = _plot(feature, current[feature.name])
                 cards.append(_card(results[feature.name], image))
     prediction = report.prediction
-    if prediction is not None:
+    if prediction is not None and no_plots is None:
         pairs: list[tuple[FeatureDrift | None, NumericProfile | CategoricalProfile | None, Any]] = [
             (prediction.labels, reference.predictions.labels, labels),
             (prediction.scores, reference.predictions.scores, scores),
@@ -91,12 +99,20 @@ def render_html(
         rows += [r for r in (prediction.labels, prediction.scores) if r]
     t = report.thresholds
     e = html.escape
+    (_, headline, reason), *details = _summary(report)
+    if no_plots is not None:
+        empty = f'<p class="note">No distribution plots: {e(no_plots)}</p>'
+    else:
+        empty = "<p>No current data to plot.</p>"
     return _PAGE.format(
         title=e(title),
+        verdict=e(headline),
+        verdict_class=_css(headline),
+        verdict_detail=e(reason),
         summary="\n".join(
             f'<li><b>{e(label)}</b> <span class="badge {_css(verdict)}">{e(verdict)}</span> '
             f"{e(detail)}</li>"
-            for label, verdict, detail in _summary(report)
+            for label, verdict, detail in details
         ),
         generated=e(report.generated_at.isoformat(timespec="seconds")),
         window=report.window_size,
@@ -107,37 +123,35 @@ def render_html(
             f"{t.dataset_share:.0%} of the features drift"
         ),
         table="\n".join(_html_row(r) for r in rows),
-        cards="\n".join(cards) or "<p>No current data to plot.</p>",
+        cards="\n".join(cards) or empty,
     )
 
 
+def plots_unavailable() -> str | None:
+    """Why the HTML page cannot draw its histograms (matplotlib is missing), or None."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError as exc:
+        # A broken install (matplotlib present, one of its own dependencies not) says what broke.
+        broken = "" if (exc.name or "").startswith("matplotlib") else f" ({exc})"
+        return f"they need matplotlib{broken}, from the report extra: {install_hint('report')}"
+    return None
+
+
 def _summary(report: DriftReport) -> list[tuple[str, str, str]]:
-    """(what, verdict, detail) lines heading a report: dataset, features, predictions."""
-    if report.verdict == "insufficient data":
-        return [("dataset", report.verdict, report.message)]
+    """(what, verdict, detail) lines heading a report: the verdict first, then the predictions."""
+    if report.verdict == "insufficient data" and not report.features:
+        return [("verdict", report.verdict, report.message.removeprefix(f"{report.verdict}: "))]
     tested = [f for f in report.features if f.verdict != "insufficient data"]
     warnings = [f.name for f in report.features if f.verdict == "warning"]
-    lines = [
-        (
-            "dataset",
-            report.verdict,
-            f"{len(report.drifted_features)} of {len(tested)} features drift "
-            f"({report.drift_share:.0%}; the dataset drifts from "
-            f"{report.thresholds.dataset_share:.0%})",
-        ),
-        (
-            "features",
-            "drift" if report.drifted_features else "warning" if warnings else "no drift",
-            "; ".join(
-                part
-                for part in (
-                    ", ".join(report.drifted_features),
-                    f"warning: {', '.join(warnings)}" if warnings else "",
-                )
-                if part
-            ),
-        ),
-    ]
+    detail = (
+        f"{len(report.drifted_features)} of {len(tested)} features drift"
+        + (f": {', '.join(report.drifted_features)}" if report.drifted_features else "")
+        + f" ({report.drift_share:.0%}; the dataset drifts from "
+        f"{report.thresholds.dataset_share:.0%})"
+        + (f"; warning: {', '.join(warnings)}" if warnings else "")
+    )
+    lines: list[tuple[str, str, str]] = [("verdict", report.verdict, detail)]
     prediction = report.prediction
     if prediction is not None:
         parts = [
@@ -292,10 +306,14 @@ table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }}
 th {{ background: #f4f4f4; }}
 .badge {{ padding: 0.1rem 0.5rem; border-radius: 0.6rem; font-size: 0.8rem; color: #fff; }}
-.drift {{ background: #c0392b; }}
+.drift, .feature-drift, .prediction-drift {{ background: #c0392b; }}
+.dataset-drift {{ background: #7b241c; }}
 .warning {{ background: #d68910; }}
 .no-drift {{ background: #27ae60; }}
 .insufficient-data {{ background: #7f8c8d; }}
+.verdict {{ font-size: 1.2rem; margin: 0.8rem 0 0.4rem; }}
+.verdict .badge {{ font-size: 1.1rem; padding: 0.2rem 0.8rem; }}
+.note {{ color: #555; font-style: italic; }}
 .summary {{ list-style: none; padding: 0; line-height: 1.8; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 1rem; }}
 .card {{ margin: 0; border: 1px solid #ddd; border-radius: 0.4rem; padding: 0.5rem; }}
@@ -304,6 +322,7 @@ th {{ background: #f4f4f4; }}
 </head>
 <body>
 <h1>{title}</h1>
+<p class="verdict"><span class="badge {verdict_class}">{verdict}</span> {verdict_detail}</p>
 <ul class="summary">
 {summary}
 </ul>

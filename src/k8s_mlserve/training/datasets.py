@@ -6,10 +6,14 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import DatasetError
+
+if TYPE_CHECKING:  # httpx is imported by a download, not by every training run
+    import httpx
 
 DATA_DIR_ENV = "K8S_MLSERVE_DATA_DIR"
 CACHE_DIR_ENV = "K8S_MLSERVE_CACHE_DIR"
@@ -38,9 +42,15 @@ def resolve_dataset(source: str | None, *, filename: str, url: str) -> str:
     return str(path)
 
 
-def read_csv(location: str, *, required: list[str]) -> pd.DataFrame:
-    """Read a CSV (downloading it once if ``location`` is a URL) and check its columns."""
-    path = download(location) if location.startswith(("http://", "https://")) else Path(location)
+def read_csv(location: str, *, required: list[str], filename: str | None = None) -> pd.DataFrame:
+    """Read a CSV (downloading it once if ``location`` is a URL) and check its columns.
+
+    ``filename`` is the name ``$K8S_MLSERVE_DATA_DIR`` would hold the file under.
+    """
+    if location.startswith(("http://", "https://")):
+        path = download(location, filename=filename)
+    else:
+        path = Path(location)
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError) as exc:
@@ -51,8 +61,14 @@ def read_csv(location: str, *, required: list[str]) -> pd.DataFrame:
     return frame
 
 
-def download(url: str) -> Path:
-    """Download ``url`` into the cache (once), printing progress to stderr."""
+def download(
+    url: str, *, filename: str | None = None, transport: httpx.BaseTransport | None = None
+) -> Path:
+    """Download ``url`` into the cache (once), printing progress to stderr.
+
+    A failed download says how to train without the network: ``--data PATH``, or the file
+    (``filename``, else the URL's last part) in the directory ``$K8S_MLSERVE_DATA_DIR`` names.
+    """
     import httpx
 
     cache = Path(os.environ.get(CACHE_DIR_ENV, Path.home() / ".cache" / "k8s-mlserve")) / "datasets"
@@ -62,7 +78,10 @@ def download(url: str) -> Path:
         return target
     partial = target.with_suffix(target.suffix + ".part")
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=30.0) as response:
+        with (
+            httpx.Client(transport=transport, follow_redirects=True, timeout=30.0) as client,
+            client.stream("GET", url) as response,
+        ):
             response.raise_for_status()
             total = int(response.headers.get("content-length", 0))
             done = 0
@@ -75,8 +94,11 @@ def download(url: str) -> Path:
         print(file=sys.stderr)
     except httpx.HTTPError as exc:
         partial.unlink(missing_ok=True)
+        name = filename or Path(url).name
         raise DatasetError(
-            f"cannot download {url}: {exc}; pass --data with a local copy of the file"
+            f"cannot download {url}: {exc}; to train without the network, pass --data PATH with "
+            f"a local copy of the file, or save it as {name} in a directory named by the "
+            f"{DATA_DIR_ENV} environment variable"
         ) from exc
     os.replace(partial, target)
     return target

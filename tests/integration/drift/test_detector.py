@@ -58,7 +58,7 @@ def test_diabetes_glucose_shift_on_new_rows_moves_the_predictions(diabetes: Case
     assert glucose.psi > 0.25
     # One feature in eight is not a dataset drift, but the model's scores moved with it.
     assert not report.dataset_drift
-    assert report.verdict == "no drift"
+    assert report.verdict == "feature drift"
     assert report.prediction is not None
     assert report.prediction.drifted
     assert report.prediction.scores is not None
@@ -73,6 +73,7 @@ def test_new_rows_from_the_same_population_leave_the_predictions_alone(diabetes:
     assert not report.dataset_drift
     assert report.prediction is not None
     assert not report.prediction.drifted
+    assert report.verdict == ("feature drift" if report.drifted_features else "no drift")
 
 
 def test_churn_monthly_charges_scaled_is_flagged_on_that_feature_only(churn: Case) -> None:
@@ -123,9 +124,10 @@ def test_dataset_drifts_when_half_the_features_do(diabetes: Case) -> None:
     assert sorted(report.drifted_features) == ["Age", "BMI", "BloodPressure", "Glucose"]
     assert report.drift_share == pytest.approx(0.5)
     assert report.dataset_drift
-    assert report.verdict == "drift"
-    stricter = DriftDetector(diabetes.reference, DriftSettings(dataset_share=0.6))
-    assert not stricter.compare(current).dataset_drift
+    assert report.verdict == "dataset drift"
+    stricter = DriftDetector(diabetes.reference, DriftSettings(dataset_share=0.6)).compare(current)
+    assert not stricter.dataset_drift
+    assert stricter.verdict == "feature drift"
 
 
 @pytest.mark.parametrize(("case_name", "rows"), [("diabetes", 200), ("churn", 500)])

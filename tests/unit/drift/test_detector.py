@@ -34,7 +34,7 @@ def _dose_up(case: Case) -> pd.DataFrame:
     return current
 
 
-def test_one_drifting_feature_is_no_dataset_drift_but_moves_the_predictions(
+def test_one_drifting_feature_is_feature_drift_and_moves_the_predictions(
     synthetic: Case,
 ) -> None:
     current = _dose_up(synthetic)
@@ -47,7 +47,8 @@ def test_one_drifting_feature_is_no_dataset_drift_but_moves_the_predictions(
     assert dose.current_mean == pytest.approx(current["dose"].mean())
     assert report.drift_share == pytest.approx(1 / 6)
     assert not report.dataset_drift
-    assert report.verdict == "no drift"
+    assert report.verdict == "feature drift"
+    assert report.message.startswith("feature drift: 1 of 6 features drift (dose)")
     assert report.prediction is not None
     assert report.prediction.drifted
     assert report.any_drift
@@ -61,7 +62,20 @@ def test_new_rows_like_the_training_rows_are_no_drift(synthetic: Case) -> None:
     assert report.drifted_features == []
     assert report.prediction is not None
     assert not report.prediction.drifted
+    assert report.verdict == "no drift"
     assert not report.any_drift
+
+
+def test_outputs_that_move_while_the_inputs_do_not_are_prediction_drift(synthetic: Case) -> None:
+    labels, scores = synthetic.predict(synthetic.holdout)
+    report = DriftDetector(synthetic.reference).compare(
+        synthetic.holdout, ["yes"] * len(labels), np.clip(scores + 0.4, 0, 1)
+    )
+    assert report.drifted_features == []
+    assert report.prediction is not None
+    assert report.prediction.drifted
+    assert report.verdict == "prediction drift"
+    assert report.any_drift
 
 
 def test_dataset_drifts_when_half_the_features_do(synthetic: Case) -> None:
@@ -72,9 +86,11 @@ def test_dataset_drifts_when_half_the_features_do(synthetic: Case) -> None:
     assert sorted(report.drifted_features) == ["age", "dose", "weight"]
     assert report.drift_share == pytest.approx(0.5)
     assert report.dataset_drift
-    assert report.verdict == "drift"
-    stricter = DriftDetector(synthetic.reference, DriftSettings(dataset_share=0.6))
-    assert not stricter.compare(current).dataset_drift
+    assert report.verdict == "dataset drift"
+    stricter = DriftDetector(synthetic.reference, DriftSettings(dataset_share=0.6)).compare(current)
+    assert not stricter.dataset_drift
+    assert stricter.verdict == "feature drift"
+    assert stricter.drifted_features == report.drifted_features
 
 
 def test_below_the_minimum_window_there_is_insufficient_data(synthetic: Case) -> None:
@@ -86,7 +102,7 @@ def test_below_the_minimum_window_there_is_insufficient_data(synthetic: Case) ->
     assert report.window_size == 99
     assert report.features == []
     assert not report.any_drift
-    assert "at least 100" in report.message
+    assert report.message == "insufficient data: only 99 rows, at least 100 needed"
     assert detector.compare(synthetic.holdout.head(100)).verdict != "insufficient data"
 
 
@@ -164,3 +180,31 @@ def test_the_report_is_json_ready(synthetic: Case) -> None:
     assert again == report
     assert report.thresholds.correction == "benjamini-hochberg"
     assert report.reference_rows == len(synthetic.train)
+
+
+def test_a_feature_nobody_sent_is_insufficient_data_not_no_drift(synthetic: Case) -> None:
+    current = synthetic.holdout[["dose"]].assign(dose=np.nan)
+    reference = ReferenceProfile.model_validate(
+        build_reference(synthetic.train[["dose"]], InputSchema.infer(synthetic.train[["dose"]]))
+    )
+    report = DriftDetector(reference).compare(current)
+    assert report.features[0].verdict == "insufficient data"
+    assert report.verdict == "insufficient data"
+    assert not report.any_drift
+
+
+@pytest.mark.parametrize(
+    ("changes", "reads"),
+    [
+        ({"verdict": "no drift"}, "feature drift"),
+        ({"drifted_features": []}, "no drift"),
+        ({"dataset_drift": True}, "dataset drift"),
+    ],
+)
+def test_a_report_whose_verdict_contradicts_its_fields_is_refused(
+    synthetic: Case, changes: dict[str, Any], reads: str
+) -> None:
+    report = DriftDetector(synthetic.reference).compare(_dose_up(synthetic))
+    assert report.verdict == "feature drift"
+    with pytest.raises(ValueError, match=f"contradicts the report: '{reads}'"):
+        DriftReport.model_validate({**report.model_dump(), **changes})

@@ -3,7 +3,9 @@ browser is tested in tests/integration/drift/test_report.py)."""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from k8s_mlserve.drift import (
     render_text,
 )
 from k8s_mlserve.model.schema import InputSchema
+from k8s_mlserve.settings import DriftSettings
 
 from ...drift_cases import Case
 
@@ -38,12 +41,10 @@ def test_text_report_lists_every_feature_and_the_verdicts(
     current, _, _, report = shifted
     text = render_text(report)
     lines = text.splitlines()
-    assert lines[0].startswith("dataset:")
-    assert "NO DRIFT" in lines[0]
-    assert lines[1].startswith("features:")
-    assert "dose" in lines[1]
-    assert lines[2].startswith("predictions:")
-    assert "DRIFT" in lines[2]
+    assert report.verdict == "feature drift"
+    assert lines[0].startswith("verdict:     FEATURE DRIFT  1 of 6 features drift: dose (17%;")
+    assert "NO DRIFT" not in text
+    assert lines[1].startswith("predictions: DRIFT")
     dose = next(line for line in lines if line.startswith("dose "))
     assert dose.split()[2] == "ks"
     assert dose.endswith("DRIFT")
@@ -87,3 +88,60 @@ def test_html_without_current_data_has_the_table_only(
     page = render_html(shifted[3], synthetic.reference)
     assert "<img" not in page
     assert "No current data to plot" in page
+
+
+_HEADLINE = re.compile(r'<p class="verdict"><span class="badge ([a-z-]+)">([a-z ]+)</span>')
+
+
+def _colour(page: str, css_class: str) -> str:
+    """The background colour the page's style gives a badge class."""
+    for selectors, colour in re.findall(
+        r"^([^{\n]+) \{ background: (#[0-9a-f]{6}); \}", page, re.M
+    ):
+        if f".{css_class}" in [s.strip() for s in selectors.split(",")]:
+            return str(colour)
+    raise AssertionError(f"no colour for .{css_class}")
+
+
+@pytest.mark.parametrize(
+    ("shift", "dataset_share", "verdict"),
+    [
+        ({}, 0.5, "no drift"),
+        ({"dose": 30}, 0.5, "feature drift"),
+        ({"dose": 30, "age": 30, "weight": 30}, 0.5, "dataset drift"),
+        ({"dose": 30}, 0.1, "dataset drift"),
+    ],
+)
+def test_the_html_headline_shows_the_json_verdict_in_its_colour(
+    synthetic: Case, shift: dict[str, float], dataset_share: float, verdict: str
+) -> None:
+    current = synthetic.holdout.copy()
+    for name, by in shift.items():
+        current[name] += by
+    detector = DriftDetector(synthetic.reference, DriftSettings(dataset_share=dataset_share))
+    report = detector.compare(current)
+    assert report.verdict == verdict
+    page = render_html(report, synthetic.reference)
+    headline = _HEADLINE.search(page)
+    assert headline is not None
+    assert headline.groups() == (verdict.replace(" ", "-"), verdict)
+    assert json.loads(render_json(report))["verdict"] == verdict
+    assert render_text(report).startswith(f"verdict:     {verdict.upper()}  ")
+    green = _colour(page, "no-drift")
+    assert (_colour(page, headline.group(1)) == green) == (verdict == "no drift")
+
+
+def test_html_without_matplotlib_has_the_verdict_and_table_and_names_the_extra(
+    synthetic: Case,
+    shifted: tuple[pd.DataFrame, list[str], list[float], DriftReport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the report extra were not installed
+    current, labels, scores, report = shifted
+    page = render_html(report, synthetic.reference, current, labels=labels, scores=scores)
+    assert "<img" not in page
+    assert '<span class="badge feature-drift">feature drift</span>' in page
+    assert "<td>dose</td>" in page
+    assert "No distribution plots: they need matplotlib, from the report extra: " in page
+    assert "pip install &#x27;k8s-mlserve[report]&#x27;" in page

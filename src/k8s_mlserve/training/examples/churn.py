@@ -97,7 +97,7 @@ def train(data: str | None = None, *, progress: Progress | None = None) -> Train
     progress = progress or Progress(3)
     location = resolve_dataset(data, filename=FILENAME, url=URL)
     progress(f"reading {location}")
-    raw = read_csv(location, required=[ID_COLUMN, TARGET, *NUMERIC])
+    raw = read_csv(location, required=[ID_COLUMN, TARGET, *NUMERIC], filename=FILENAME)
     features, target = prepare(raw)
     x_train, x_test, y_train, y_test = train_test_split(
         features, target, test_size=0.2, random_state=42, stratify=target

@@ -59,7 +59,7 @@ def train(data: str | None = None, *, progress: Progress | None = None) -> Train
     progress = progress or Progress(3)
     location = resolve_dataset(data, filename=FILENAME, url=URL)
     progress(f"reading {location}")
-    frame = read_csv(location, required=[*FEATURES, TARGET])
+    frame = read_csv(location, required=[*FEATURES, TARGET], filename=FILENAME)
     features, target = frame[FEATURES], frame[TARGET].astype(int)
     x_train, x_test, y_train, y_test = train_test_split(
         features, target, test_size=0.2, random_state=42, stratify=target
