@@ -8,7 +8,8 @@ Examples::
     MLSERVE_AUTH__API_KEYS=key-one,key-two   # or the file <secrets dir>/auth__api_keys
     MLSERVE_SECRETS_DIR=/etc/k8s-mlserve/secrets
 
-``MLFLOW_TRACKING_URI`` is honoured when ``MLSERVE_MLFLOW__TRACKING_URI`` is not set.
+``MLFLOW_TRACKING_URI`` is honoured when ``MLSERVE_MLFLOW__TRACKING_URI`` is not set. Variables and
+secret files named like settings that match none are kept in ``Settings.unknown_names``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -30,9 +31,12 @@ from pydantic_settings import (
 from pydantic_settings.sources import NestedSecretsSettingsSource
 
 from .errors import ConfigurationError
+from .setting_names import SECRETS_DIR_VARIABLE, UnknownName, unknown_names
 
 DEFAULT_SECRETS_DIR = Path("/etc/k8s-mlserve/secrets")
-SECRETS_DIR_ENV = "MLSERVE_SECRETS_DIR"
+SECRETS_DIR_ENV = SECRETS_DIR_VARIABLE
+# Set by the kubelet in every container of a pod (whatever the pod's enableServiceLinks).
+KUBERNETES_ENV = "KUBERNETES_SERVICE_HOST"
 
 
 class ServerSettings(BaseModel):
@@ -106,6 +110,12 @@ class ModelSettings(BaseModel):
         description="auto: the compiled ONNX model when the bundle has one that passed its "
         "parity check, else scikit-learn; onnx: refuse a bundle without one; sklearn: always "
         "scikit-learn",
+    )
+    wait_for_path: bool | None = Field(
+        None,
+        description="when model.path does not exist (and no model.uri is set): true waits for it, "
+        "retrying with backoff and /ready at 503, as a volume may be mounted late; false fails at "
+        "start; default: true inside Kubernetes (KUBERNETES_SERVICE_HOST is set), else false",
     )
 
     @field_validator("resolution", mode="before")
@@ -257,10 +267,19 @@ class Settings(BaseSettings):
     request_log: RequestLogSettings = Field(default_factory=RequestLogSettings)
     mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
 
+    _unknown_names: tuple[UnknownName, ...] = PrivateAttr(default=())
+
+    @property
+    def unknown_names(self) -> tuple[UnknownName, ...]:
+        """What ``load_settings`` found named like a setting but matching none."""
+        return self._unknown_names
+
     @model_validator(mode="after")
     def _defaults_from_environment(self) -> Settings:
         if self.mlflow.tracking_uri is None and os.environ.get("MLFLOW_TRACKING_URI"):
             self.mlflow.tracking_uri = os.environ["MLFLOW_TRACKING_URI"]
+        if self.model.wait_for_path is None:
+            self.model.wait_for_path = in_kubernetes(os.environ)
         if self.drift.psi_warning >= self.drift.psi_drift:
             raise ValueError("drift.psi_warning must be below drift.psi_drift")
         if self.auth.required is None:
@@ -300,25 +319,36 @@ def load_settings(
     The secrets directory is ``secrets_dir``, else ``$MLSERVE_SECRETS_DIR``, else
     ``/etc/k8s-mlserve/secrets`` when it exists. ``overrides`` (e.g. command-line options) replace
     single keys of a section: ``{"server": {"port": 9000}}``. Invalid values raise
-    ``ConfigurationError`` naming each setting.
+    ``ConfigurationError`` naming each setting, and each unknown name (``unknown_names``) that
+    may be the cause, such as a misspelled variable.
     """
     chosen = secrets_dir or os.environ.get(SECRETS_DIR_ENV)
     if chosen is None and DEFAULT_SECRETS_DIR.is_dir():
         chosen = DEFAULT_SECRETS_DIR
     if chosen is not None and not Path(chosen).is_dir():
         raise ConfigurationError(f"secrets directory {chosen} does not exist")
+    directory = None if chosen is None else Path(chosen)
+    unknown = tuple(unknown_names(Settings, os.environ, directory))
+    hints = "".join(f"\n  {name}" for name in unknown)
     try:
-        settings = Settings(_secrets_dir=None if chosen is None else Path(chosen))
+        settings = Settings(_secrets_dir=directory)
         if overrides:
             data = settings.model_dump()
             for section, values in overrides.items():
                 data[section] = {**data[section], **values}
             settings = Settings.model_validate(data)
     except PydanticValidationError as exc:
-        raise ConfigurationError(describe_validation_error(exc, prefix="MLSERVE_")) from exc
+        message = describe_validation_error(exc, prefix="MLSERVE_")
+        raise ConfigurationError(message + hints) from exc
     except SettingsError as exc:
-        raise ConfigurationError(f"invalid settings: {exc}") from exc
+        raise ConfigurationError(f"invalid settings: {exc}{hints}") from exc
+    settings._unknown_names = unknown
     return settings
+
+
+def in_kubernetes(environ: Mapping[str, str]) -> bool:
+    """Whether the process runs in a Kubernetes pod: the default of ``model.wait_for_path``."""
+    return bool(environ.get(KUBERNETES_ENV))
 
 
 def describe_validation_error(exc: PydanticValidationError, prefix: str = "") -> str:

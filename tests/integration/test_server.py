@@ -266,15 +266,47 @@ def test_probes_answer_while_a_prediction_runs(example_server: tuple[str, Server
 
 
 def test_no_model_means_503_with_the_reason(tmp_path: Path) -> None:
-    with ServerProcess({"MLSERVE_MODEL__PATH": str(tmp_path / "empty")}, wait="/startup") as server:
+    """Inside Kubernetes a missing path is waited for: the volume may be mounted late."""
+    env = {"MLSERVE_MODEL__PATH": str(tmp_path / "empty"), "KUBERNETES_SERVICE_HOST": "10.96.0.1"}
+    with ServerProcess(env, wait="/startup") as server:
         assert server.client.get("/health").json() == {"status": "ok", "model_loaded": False}
         ready = server.client.get("/ready")
         assert ready.status_code == 503
         assert "does not exist" in ready.json()["reason"]
+        assert server.client.get("/v2/health/ready").status_code == 503
         response = server.client.post("/predict", json={"a": 1})
         assert response.status_code == 503
         assert "no model loaded" in response.json()["error"]["message"]
         assert server.client.get("/version").status_code == 503
+        assert server.process is not None
+        assert server.process.poll() is None, "still waiting"
+        assert "no model could be loaded; retrying" in server.log()
+
+
+def test_a_mistyped_model_path_fails_at_once_outside_kubernetes(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+    env["MLSERVE_MODEL__WAIT_FOR_PAHT"] = "true"  # misspelled: no wait, and a warning says so
+    missing = tmp_path / "nonexistent" / "iris"
+    result = subprocess.run(
+        [sys.executable, "-m", "k8s_mlserve", "serve", "--bundle", str(missing)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a guard against waiting for ever, not a measure of speed
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        "unknown setting MLSERVE_MODEL__WAIT_FOR_PAHT (did you mean MLSERVE_MODEL__WAIT_FOR_PATH?)"
+        in result.stderr
+    )
+    assert (
+        f"error: model path {missing} does not exist (nor does its parent directory "
+        f"{missing.parent}): check MLSERVE_MODEL__PATH (serve --bundle), or set "
+        "MLSERVE_MODEL__WAIT_FOR_PATH=true" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_tampered_bundle_is_refused(tmp_path: Path, registries: dict[str, Path]) -> None:

@@ -106,3 +106,60 @@ def test_blank_entries_between_keys_are_dropped(tmp_path: Path) -> None:
     (tmp_path / "auth__api_keys").write_text("k1,, ,k2\n")
     keys = [k.get_secret_value() for k in load_settings(tmp_path).auth.api_keys]
     assert keys == ["k1", "k2"]
+
+
+def test_unknown_names_are_kept_with_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLSERVE_SERVER__PROT", "9000")
+    (tmp_path / "auth__api_key").write_text("k1\n")
+    settings = load_settings(tmp_path)
+    assert settings.server.port == 8000, "the misspelled variable sets nothing"
+    assert [str(unknown) for unknown in settings.unknown_names] == [
+        "unknown setting MLSERVE_SERVER__PROT (did you mean MLSERVE_SERVER__PORT?)",
+        f"unknown secret file auth__api_key in {tmp_path} (did you mean auth__api_keys?)",
+    ]
+    monkeypatch.delenv("MLSERVE_SERVER__PROT")
+    (tmp_path / "auth__api_key").rename(tmp_path / "auth__api_keys")
+    assert load_settings(tmp_path).unknown_names == ()
+
+
+def test_an_invalid_environment_names_the_unknown_names_that_may_explain_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLSERVE_SERVER__ENVIRONMENT", "production")
+    monkeypatch.setenv("MLSERVE_AUTH__API_KEY", "k1")
+    with pytest.raises(ConfigurationError, match="no API key is configured") as refused:
+        load_settings(tmp_path)
+    assert "unknown setting MLSERVE_AUTH__API_KEY (did you mean MLSERVE_AUTH__API_KEYS?)" in str(
+        refused.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("kubernetes", "setting", "waits"),
+    [
+        (None, None, False),  # run by hand: a missing path is a mistake
+        ("10.96.0.1", None, True),  # in a pod: the volume may be mounted late
+        (None, "true", True),
+        ("10.96.0.1", "false", False),
+    ],
+)
+def test_waiting_for_the_model_path_defaults_to_being_in_kubernetes(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    kubernetes: str | None,
+    setting: str | None,
+    waits: bool,
+) -> None:
+    for name, value in (
+        ("KUBERNETES_SERVICE_HOST", kubernetes),
+        ("MLSERVE_MODEL__WAIT_FOR_PATH", setting),
+    ):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert load_settings(tmp_path).model.wait_for_path is waits
+    overridden = load_settings(tmp_path, {"model": {"path": tmp_path / "m"}})
+    assert overridden.model.wait_for_path is waits

@@ -1,9 +1,11 @@
 """``k8s-mlserve config``: every setting, its environment variable and default; ``--check``
-validates the current environment the way ``serve`` would."""
+validates the current environment the way ``serve`` would, and fails on a ``MLSERVE_*`` variable or
+secret file that matches no setting (``serve`` only warns)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,11 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "config", help="list every setting (or check the current environment with --check)"
     )
-    parser.add_argument("--check", action="store_true", help="validate the environment and exit")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the environment and exit; unknown MLSERVE_* names fail it too",
+    )
     parser.add_argument(
         "--secrets-dir",
         type=Path,
@@ -36,7 +42,9 @@ def settings_reference() -> str:
         "prefix `MLSERVE_` and sections joined by `__`. Secrets (marked below) can also be files "
         "named like the variable without the prefix, in lower case (`auth__api_keys`), in the "
         "directory `MLSERVE_SECRETS_DIR` (default `/etc/k8s-mlserve/secrets` when it exists), "
-        "which is how a Kubernetes Secret mounted as a volume looks. Lists are comma-separated.",
+        "which is how a Kubernetes Secret mounted as a volume looks. Lists are comma-separated. "
+        "`serve` warns about a `MLSERVE_*` variable or secret file that matches no setting, "
+        "naming the closest one; `k8s-mlserve config --check` fails on it.",
         "",
     ]
     for section_name, section_field in Settings.model_fields.items():
@@ -74,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         from ..settings import load_settings
 
         settings = load_settings(args.secrets_dir)
+        for unknown in settings.unknown_names:
+            print(f"error: {unknown}", file=sys.stderr)
+        if settings.unknown_names:
+            return 2
         keys = len(settings.auth.api_keys)
         print(f"settings are valid; {keys} API key(s); model path {settings.model.path}")
         return 0

@@ -29,7 +29,10 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
 
     The model is loaded in the background once the app starts, so probes answer during the load:
     ``/startup`` turns 200 when the first attempt has finished, ``/ready`` when a model is served.
+    Each of the settings' ``unknown_names`` is logged as a warning first.
     """
+    for unknown in settings.unknown_names:
+        log.warning("%s", unknown)
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlserve-model")
     manager = ModelManager(
         sources if sources is not None else build_sources(settings), settings, executor
@@ -88,6 +91,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         route("/drift", routes.drift, "GET"),
         route("/openapi.json", routes.openapi, "GET"),
         route("/docs", routes.docs, "GET"),
+        route("/docs/static/{name}", routes.docs_asset, "GET"),
         route("/admin/reload", routes.reload, "POST"),
         *v2.routes(),
         *v1.routes(),

@@ -33,3 +33,15 @@ def test_check_reports_invalid_environment(
     monkeypatch.setenv("MLSERVE_SERVER__PORT", "8080")
     assert main(["config", "--check", "--secrets-dir", str(tmp_path)]) == 0
     assert "settings are valid" in capsys.readouterr().out
+
+
+def test_check_fails_on_a_misspelled_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLSERVE_SERVER__PROT", "9000")
+    assert main(["config", "--check", "--secrets-dir", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "settings are valid" not in out
+    assert (
+        err == "error: unknown setting MLSERVE_SERVER__PROT (did you mean MLSERVE_SERVER__PORT?)\n"
+    )

@@ -90,3 +90,37 @@ def test_a_directory_server_never_imports_mlflow(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_missing_path_fails_at_once_naming_the_path_and_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "iris").mkdir()
+    with pytest.raises(ConfigurationError) as typo:
+        build_sources(settings(path=tmp_path / "irsi", wait_for_path=False))
+    assert str(typo.value) == (
+        f"model path {tmp_path / 'irsi'} does not exist (its parent directory {tmp_path} exists; "
+        f"did you mean {tmp_path / 'iris'}?): check MLSERVE_MODEL__PATH (serve --bundle), or set "
+        "MLSERVE_MODEL__WAIT_FOR_PATH=true to wait for it to appear (the default inside "
+        "Kubernetes, where a volume may be mounted late)"
+    )
+    with pytest.raises(ConfigurationError, match="nor does its parent directory") as nowhere:
+        build_sources(settings(path=tmp_path / "no" / "where", wait_for_path=False))
+    assert f"model path {tmp_path / 'no' / 'where'} does not exist" in str(nowhere.value)
+
+
+def test_a_missing_path_is_waited_for_when_the_settings_say_so(tmp_path: Path) -> None:
+    (source,) = build_sources(settings(path=tmp_path / "later", wait_for_path=True))
+    assert isinstance(source, DirectorySource)
+    assert source.path == tmp_path / "later"
+
+
+def test_a_missing_path_is_only_the_first_source_when_mlflow_follows(tmp_path: Path) -> None:
+    (source,) = build_sources(
+        settings(
+            path=tmp_path / "pvc",
+            uri="models:/m@champion",
+            cache_dir=tmp_path / "c",
+            wait_for_path=False,
+        )
+    )
+    assert isinstance(source, FollowingSource)
+    assert source.start[0].description == f"directory {tmp_path / 'pvc'}"
