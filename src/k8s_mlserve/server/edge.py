@@ -61,12 +61,11 @@ class Edge:
         self,
         app: ASGIApp,
         *,
-        metrics: ServerMetrics,
         routes: Mapping[Any, str],
         state: ServerState,
     ) -> None:
         self.app = app
-        self.metrics = metrics
+        self.metrics: ServerMetrics = state.metrics
         self.routes = routes
         self.state = state
         self._fresh = IdSequence()

@@ -10,7 +10,6 @@ protocol's shape ``{"error": "..."}``.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Any
 
@@ -133,18 +132,8 @@ def routes() -> list[Route]:
         (model, model_metadata, "GET"),
         (model + "/ready", model_ready, "GET"),
         (model + "/infer", infer, "POST"),
-        (versioned, _twin(model_metadata), "GET"),
-        (versioned + "/ready", _twin(model_ready), "GET"),
-        (versioned + "/infer", _twin(infer), "POST"),
+        (versioned, model_metadata, "GET"),
+        (versioned + "/ready", model_ready, "GET"),
+        (versioned + "/infer", infer, "POST"),
     ]
     return [route(path, fn, method) for path, fn, method in table]
-
-
-def _twin(endpoint: Endpoint) -> Endpoint:
-    """The same endpoint as a distinct object, so that it maps to its own route template."""
-
-    @functools.wraps(endpoint)
-    async def twin(request: Request) -> Response:
-        return await endpoint(request)
-
-    return twin
