@@ -72,10 +72,13 @@ def _say(line: str) -> None:
 def run_apply(args: argparse.Namespace) -> int:
     from ..delivery.apply import apply_spec
     from ..manifests import load_spec
+    from ..manifests.caveats import caveats
 
     cluster = _cluster(args)
     result = apply_spec(cluster, load_spec(args.spec), dry_run=args.dry_run, say=_say)
     sys.stdout.write(result.output)
+    for caveat in caveats(result.spec):
+        _say(f"warning: {caveat}")
     if result.kept or result.generated:
         _say(
             f"secrets: {result.kept} generated value(s) kept from the cluster, "
@@ -91,15 +94,19 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def _wait(cluster: Any, namespace: str, manifests: list[dict[str, Any]], timeout: float) -> None:
-    """Wait for the training Job, then every rollout (``TimeoutError`` says what is late)."""
+    """Wait for the training Job, then every rollout, StatefulSets first (``TimeoutError`` says
+    what is late)."""
     for manifest in manifests:
         if manifest["kind"] == "Job":
             _say(f"waiting for Job {manifest['metadata']['name']}")
             cluster.wait_for_job(manifest["metadata"]["name"], namespace, timeout=timeout)
-    for manifest in manifests:
-        if manifest["kind"] == "Deployment":
-            _say(f"waiting for Deployment {manifest['metadata']['name']}")
-            cluster.wait_for_rollout(manifest["metadata"]["name"], namespace, timeout=timeout)
+    for kind in ("StatefulSet", "Deployment"):  # PostgreSQL first: MLflow needs it
+        for manifest in manifests:
+            if manifest["kind"] == kind:
+                _say(f"waiting for {kind} {manifest['metadata']['name']}")
+                cluster.wait_for_rollout(
+                    manifest["metadata"]["name"], namespace, kind=kind, timeout=timeout
+                )
 
 
 def run_push(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigurationError
     from ..manifests import KubeVersion, load_spec, render, to_yaml, write_directory
+    from ..manifests.caveats import caveats
     from ..manifests.spec_strategy import BlueGreenStrategy
 
     spec = load_spec(args.spec)
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         strategy = spec.strategy.model_copy(update={"live": args.live})
         spec = spec.model_copy(update={"strategy": strategy})
     manifests = render(spec)
+    for caveat in caveats(spec):
+        print(f"warning: {caveat}", file=sys.stderr)
     if args.output_dir is None:
         secrets = [m for m in manifests if m["kind"] == "Secret"]
         if secrets and not args.include_secrets:

@@ -3,8 +3,9 @@
 ``Cluster`` names a kubeconfig and context (passed to every command with ``--kubeconfig`` and
 ``--context`` when given; the process environment is left alone) and offers what the CLI's
 ``apply`` and ``push`` and the test fixtures need: the server version, namespaces, ``apply``,
-waits for Jobs, rollouts and pods that report on timeout what they waited for together with the
-namespace's pods, events and logs, and ``port_forward`` (see ``portforward.py``).
+waits for Jobs, rollouts (Deployments and StatefulSets) and pods that report on timeout what
+they waited for together with the namespace's pods, events and logs, and ``port_forward`` (see
+``portforward.py``).
 ``k8s_mlserve.testing.kind`` makes one with kind.
 """
 
@@ -20,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..release.checks import ImageProblem, image_problem, pod_is_ready, rollout_problem
+from ..release.checks import (
+    ImageProblem,
+    image_problem,
+    pod_is_ready,
+    rollout_problem,
+    statefulset_problem,
+)
 from .errors import ImageUnavailable, JobFailed, KubectlError
 from .portforward import PortForward
 from .waiting import StopWaiting, wait_for
@@ -288,24 +295,33 @@ class Cluster:
             selector=selector,
         )
 
-    def wait_for_rollout(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
-        """Wait until Deployment ``name`` has all its replicas updated and available."""
-
-        deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
-        labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    def wait_for_rollout(
+        self, name: str, namespace: str, *, kind: str = "Deployment", timeout: float = 600.0
+    ) -> None:
+        """Wait until Deployment ``name`` has all its replicas updated and available, or with
+        ``kind="StatefulSet"``, StatefulSet ``name`` all its replicas updated and ready."""
+        try:
+            problem = _ROLLOUT_PROBLEMS[kind]
+        except KeyError:
+            raise ValueError(
+                f"cannot wait for the rollout of a {kind}: only {', '.join(_ROLLOUT_PROBLEMS)}"
+            ) from None
+        resource = kind.lower()
+        workload = self.kubectl_json("get", resource, name, namespace=namespace)
+        labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
         check_images = self.image_watch(namespace)
 
         def done() -> bool:
-            deployment = self.kubectl_json("get", "deployment", name, namespace=namespace)
-            if rollout_problem(deployment) is None:
+            workload = self.kubectl_json("get", resource, name, namespace=namespace)
+            if problem(workload) is None:
                 return True
             check_images(self.pods(namespace, selector))
             return False
 
         self.wait_for(
             done,
-            what=f"Deployment {name} in namespace {namespace} to roll out",
+            what=f"{kind} {name} in namespace {namespace} to roll out",
             timeout=timeout,
             namespace=namespace,
             selector=selector,
@@ -352,6 +368,12 @@ class Cluster:
         forward = PortForward(self, target, remote_port, namespace=namespace, port=local_port)
         with forward.start(timeout=timeout):
             yield forward
+
+
+_ROLLOUT_PROBLEMS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
+    "Deployment": rollout_problem,
+    "StatefulSet": statefulset_problem,
+}
 
 
 def job_failure(job: Mapping[str, Any]) -> str | None:

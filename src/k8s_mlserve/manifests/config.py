@@ -81,6 +81,15 @@ def api_secret_name(spec: DeploymentSpec) -> str:
     return spec.secrets.existing or names(spec).secret
 
 
+def monitoring_token_key(spec: DeploymentSpec) -> tuple[str, str] | None:
+    """The Secret name and key the API reads its monitoring token from, or ``None`` when
+    ``/metrics`` needs no token. An existing Secret is taken to hold one."""
+    s = spec.secrets
+    if s.existing is None and s.monitoring_token is None:
+        return None
+    return api_secret_name(spec), contract.MONITORING_TOKEN_FILE
+
+
 def postgres_secret_name(spec: DeploymentSpec) -> str:
     assert spec.mlflow is not None
     return spec.mlflow.postgres.existing_secret or names(spec).postgres_secret

@@ -1,5 +1,6 @@
-"""The MLflow stack: PostgreSQL (credentials from a Secret, data on a claim) and an MLflow
-tracking server using it, with artifacts on a claim served by the tracking server.
+"""The MLflow stack: PostgreSQL (a StatefulSet, credentials from a Secret, data on the claim of
+its volumeClaimTemplate) and an MLflow tracking server using it, with artifacts on a claim served
+by the tracking server.
 
 The backend store URI is assembled by Kubernetes from the Secret's variables (``$(VAR)`` in the
 container arguments), so the password never appears in a rendered object.
@@ -18,7 +19,7 @@ from .network import build_network_policy, peer
 from .pod import Mounts, container_security, pod_security, pod_spec, resource_requirements
 from .spec import DeploymentSpec
 from .spec_types import split_image
-from .storage import build_claim, claim_name
+from .storage import build_claim, claim_name, claim_spec
 from .versions import api_version
 
 _PGDATA = (
@@ -42,7 +43,7 @@ def _secret_env(spec: DeploymentSpec, *keys: str) -> list[client.V1EnvVar]:
 def _deployment(
     spec: DeploymentSpec, name: str, component: str, pod: client.V1PodSpec, image: str
 ) -> client.V1Deployment:
-    # A single replica with Recreate: the claim is ReadWriteOnce and the data is not shareable.
+    # A single replica with Recreate: the claim is ReadWriteOnce.
     version = split_image(image)[1]
     pod_labels = labels(spec, component, version=version)
     return client.V1Deployment(
@@ -61,7 +62,52 @@ def _deployment(
     )
 
 
-def _service(spec: DeploymentSpec, name: str, component: str, port: int) -> client.V1Service:
+def _statefulset(
+    spec: DeploymentSpec,
+    pod: client.V1PodSpec,
+    claims: list[client.V1PersistentVolumeClaim],
+    image: str,
+) -> client.V1StatefulSet:
+    # One replica: PostgreSQL's data is not shareable. The StatefulSet gives the pod a stable
+    # identity and its claim, and never runs two pods of it at once, even during an update.
+    n = names(spec)
+    pod_labels = labels(spec, naming.POSTGRES, version=split_image(image)[1])
+    return client.V1StatefulSet(
+        api_version=api_version("StatefulSet", spec.kubernetes_version),
+        kind="StatefulSet",
+        metadata=client.V1ObjectMeta(
+            name=n.postgres, namespace=spec.target_namespace, labels=pod_labels
+        ),
+        spec=client.V1StatefulSetSpec(
+            replicas=1,
+            service_name=n.postgres_headless,
+            selector=client.V1LabelSelector(match_labels=naming.selector(spec, naming.POSTGRES)),
+            update_strategy=client.V1StatefulSetUpdateStrategy(type="RollingUpdate"),
+            revision_history_limit=3,
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=pod_labels), spec=pod
+            ),
+            volume_claim_templates=claims or None,
+        ),
+    )
+
+
+def _claim_template(spec: DeploymentSpec) -> client.V1PersistentVolumeClaim:
+    # A StatefulSet's claim templates cannot change once created: only the selector labels,
+    # which never change, label the claim.
+    assert spec.mlflow is not None
+    return client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(
+            name=names(spec).postgres_claim_template,
+            labels=naming.selector(spec, naming.POSTGRES),
+        ),
+        spec=claim_spec(spec, spec.mlflow.postgres.storage),
+    )
+
+
+def _service(
+    spec: DeploymentSpec, name: str, component: str, port: int, *, headless: bool = False
+) -> client.V1Service:
     return client.V1Service(
         api_version=api_version("Service", spec.kubernetes_version),
         kind="Service",
@@ -70,6 +116,7 @@ def _service(spec: DeploymentSpec, name: str, component: str, port: int) -> clie
         ),
         spec=client.V1ServiceSpec(
             type="ClusterIP",
+            cluster_ip="None" if headless else None,
             selector=naming.selector(spec, component),
             ports=[
                 client.V1ServicePort(
@@ -83,21 +130,19 @@ def _service(spec: DeploymentSpec, name: str, component: str, port: int) -> clie
     )
 
 
-def _postgres(spec: DeploymentSpec) -> client.V1Deployment:
+def _postgres(spec: DeploymentSpec) -> client.V1StatefulSet:
     assert spec.mlflow is not None
     pg = spec.mlflow.postgres
     n = names(spec)
-    mounts = (
-        Mounts()
-        .empty_dir("tmp", contract.TMP_MOUNT)
-        .empty_dir("run", "/var/run/postgresql")
-        .claim(
-            "data",
-            claim_name(pg.storage, n.postgres_claim),
-            contract.POSTGRES_DATA_MOUNT,
-            read_only=False,
+    mounts = Mounts().empty_dir("tmp", contract.TMP_MOUNT).empty_dir("run", "/var/run/postgresql")
+    claims: list[client.V1PersistentVolumeClaim] = []
+    if pg.storage.existing_claim is not None:
+        mounts.claim(
+            "data", pg.storage.existing_claim, contract.POSTGRES_DATA_MOUNT, read_only=False
         )
-    )
+    else:
+        mounts.claim_template(n.postgres_claim_template, contract.POSTGRES_DATA_MOUNT)
+        claims.append(_claim_template(spec))
     ready = client.V1ExecAction(
         command=[
             "sh",
@@ -134,13 +179,8 @@ def _postgres(spec: DeploymentSpec) -> client.V1Deployment:
         volume_mounts=mounts.mounts,
     )
     security = pod_security(pg.run_as_user, pg.run_as_user)
-    return _deployment(
-        spec,
-        n.postgres,
-        naming.POSTGRES,
-        pod_spec(spec, [container], mounts, security=security, grace_seconds=60),
-        pg.image,
-    )
+    pod = pod_spec(spec, [container], mounts, security=security, grace_seconds=60)
+    return _statefulset(spec, pod, claims, pg.image)
 
 
 def _mlflow(spec: DeploymentSpec) -> client.V1Deployment:
@@ -238,11 +278,12 @@ def build_mlflow_stack(spec: DeploymentSpec, source: SecretSource) -> list[Any]:
     n = names(spec)
     objects: list[Any] = [
         build_postgres_secret(spec, source),
-        build_claim(spec, ml.postgres.storage, n.postgres_claim, naming.POSTGRES),
         build_claim(spec, ml.artifacts, n.mlflow_artifacts_claim, naming.MLFLOW),
         _postgres(spec),
         _mlflow(spec),
+        # MLflow connects through the ClusterIP Service; the headless one names the pod.
         _service(spec, n.postgres, naming.POSTGRES, contract.POSTGRES_PORT),
+        _service(spec, n.postgres_headless, naming.POSTGRES, contract.POSTGRES_PORT, headless=True),
         _service(spec, n.mlflow, naming.MLFLOW, contract.MLFLOW_PORT),
     ]
     if spec.network_policy.enabled:

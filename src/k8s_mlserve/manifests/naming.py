@@ -57,6 +57,10 @@ class Names:
     def network_policy(self) -> str:
         return f"{self.base}-api"
 
+    @property
+    def service_monitor(self) -> str:
+        return self.base
+
     def training_job(self, version: str | None, digest: str | None = None) -> str:
         """``NAME-train[-VERSION][-DIGEST]``, at most 63 characters (a label value, for the
         ``job-name`` label of its pods); the digest is always whole."""
@@ -89,8 +93,14 @@ class Names:
         return f"{self.base}-postgres"
 
     @property
-    def postgres_claim(self) -> str:
-        return f"{self.base}-postgres-data"
+    def postgres_headless(self) -> str:
+        """The headless Service of the PostgreSQL StatefulSet (its ``serviceName``)."""
+        return f"{self.base}-postgres-headless"
+
+    @property
+    def postgres_claim_template(self) -> str:
+        """The volumeClaimTemplate of the StatefulSet: its claim is ``data-NAME-postgres-0``."""
+        return "data"
 
 
 def names(spec: DeploymentSpec) -> Names:

@@ -8,11 +8,9 @@ from kubernetes import client
 from . import contract, naming
 from .naming import labels, names
 from .spec import DeploymentSpec
-from .spec_network import Peer
+from .spec_network import NAMESPACE_NAME_LABEL, Peer
 from .strategies import service_selector
 from .versions import api_version, require
-
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def build_api_service(spec: DeploymentSpec) -> client.V1Service:
@@ -85,7 +83,7 @@ def peer(spec: DeploymentSpec, allowed: Peer) -> client.V1NetworkPolicyPeer:
     namespace_labels = allowed.namespace_labels
     if allowed.namespace is not None:
         require("namespace-name-label", spec.kubernetes_version)
-        namespace_labels = {NAMESPACE_NAME_LABEL: allowed.namespace}
+        namespace_labels = {**(namespace_labels or {}), NAMESPACE_NAME_LABEL: allowed.namespace}
     return client.V1NetworkPolicyPeer(
         pod_selector=(
             client.V1LabelSelector(match_labels=dict(allowed.pod_labels) or None)
@@ -132,5 +130,8 @@ def build_network_policy(
 def build_api_network_policy(spec: DeploymentSpec) -> client.V1NetworkPolicy | None:
     if not spec.network_policy.enabled:
         return None
-    peers = [peer(spec, p) for p in spec.network_policy.allow_from]
+    allowed = list(spec.network_policy.allow_from)
+    if spec.ingress is not None and spec.ingress.controller is not None:
+        allowed.append(spec.ingress.controller)
+    peers = [peer(spec, p) for p in allowed]
     return build_network_policy(spec, names(spec).network_policy, naming.API, contract.PORT, peers)

@@ -72,6 +72,11 @@ class Mounts:
         )
         return self
 
+    def claim_template(self, name: str, path: str) -> Mounts:
+        """A writable mount of a StatefulSet's volumeClaimTemplate ``name`` (no pod volume)."""
+        self.mounts.append(client.V1VolumeMount(name=name, mount_path=path))
+        return self
+
     def secret(self, name: str, secret: str, path: str) -> Mounts:
         self.volumes.append(
             client.V1Volume(

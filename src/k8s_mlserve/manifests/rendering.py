@@ -1,7 +1,8 @@
 """Render a spec into Kubernetes objects in a stable order, as multi-document YAML or as one
 file per object plus a ``kustomization.yaml``.
 
-The order: namespace, config, storage, workloads, services, policies; within a kind, by name.
+The order: namespace, config, storage, workloads, services, policies, monitoring; within a kind,
+by name.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kubernetes import client
 from ..errors import ConfigurationError
 from .config import SecretSource, build_api_secret, build_config_map
 from .mlflow_stack import build_mlflow_stack
+from .monitoring import build_service_monitor
 from .naming import labels
 from .network import build_api_network_policy, build_api_service, build_ingress
 from .scaling import build_autoscalers, build_disruption_budget
@@ -34,11 +36,13 @@ KIND_ORDER: Final = (
     "Job",
     "CronJob",
     "Deployment",
+    "StatefulSet",
     "Service",
     "Ingress",
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "NetworkPolicy",
+    "ServiceMonitor",
 )
 _FIRST_KEYS: Final = ("apiVersion", "kind", "metadata", "name", "namespace")
 
@@ -70,6 +74,7 @@ def build_objects(spec: DeploymentSpec, source: SecretSource | None = None) -> l
         *build_autoscalers(spec),
         build_disruption_budget(spec),
         build_api_network_policy(spec),
+        build_service_monitor(spec),
         *build_mlflow_stack(spec, source),
     ]
     return [o for o in objects if o is not None]

@@ -23,6 +23,7 @@ from .spec_network import Ingress, NetworkPolicy, Peer, Service
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
 from .spec_types import (
     AccessMode,
+    DeploymentName,
     DnsLabel,
     DnsSubdomain,
     EnvName,
@@ -157,9 +158,24 @@ class DisruptionBudget(Section):
 
 
 class Monitoring(Section):
-    """Prometheus scrape annotations on the API pods, and the request log."""
+    """How Prometheus scrapes the API (a ServiceMonitor, or pod annotations), and the request
+    log."""
 
-    prometheus_scrape: bool = True
+    service_monitor: bool = Field(
+        False,
+        description="a Prometheus Operator ServiceMonitor scraping /metrics with the monitoring "
+        "token",
+    )
+    interval: str = Field("30s", pattern=r"^[1-9][0-9]*(ms|s|m|h)$", description="scrape interval")
+    labels: Labels = Field(
+        default_factory=dict,
+        description="extra labels on the monitoring objects, for the Prometheus' selectors",
+    )
+    prometheus_scrape: bool | None = Field(
+        None,
+        description="the prometheus.io pod annotations; by default only when /metrics needs no "
+        "token and no ServiceMonitor scrapes it",
+    )
     request_log: bool = Field(
         True,
         description="log each predicted row's features to the logs claim (the drift check reads "
@@ -205,7 +221,7 @@ class DriftCheck(Section):
 class DeploymentSpec(Section):
     """Everything needed to render the Kubernetes objects of one model deployment."""
 
-    name: DnsLabel = Field(max_length=40)
+    name: DeploymentName
     namespace: DnsLabel | None = None
     create_namespace: bool = True
     kubernetes_version: KubeVersion = DEFAULT_TARGET

@@ -24,8 +24,12 @@ class Service(Section):
         return self
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 class Peer(Section):
-    """Pods allowed to reach a port: by pod labels, namespace labels or namespace name."""
+    """Pods allowed to reach a port: by pod labels, namespace labels, namespace name, or a
+    combination (all of which must then match)."""
 
     pod_labels: Labels | None = None
     namespace_labels: Labels | None = None
@@ -35,9 +39,16 @@ class Peer(Section):
     def _something(self) -> Peer:
         if self.pod_labels is None and self.namespace_labels is None and self.namespace is None:
             raise ValueError("set pod_labels, namespace_labels or namespace")
-        if self.namespace_labels is not None and self.namespace is not None:
-            raise ValueError("set namespace_labels or namespace, not both")
+        if self.namespace is not None and NAMESPACE_NAME_LABEL in (self.namespace_labels or {}):
+            raise ValueError(
+                f"namespace sets the {NAMESPACE_NAME_LABEL} label; remove it from namespace_labels"
+            )
         return self
+
+    @property
+    def other_namespaces(self) -> bool:
+        """Whether the peer admits pods of namespaces other than the policy's own."""
+        return self.namespace is not None or self.namespace_labels is not None
 
 
 def _same_namespace() -> list[Peer]:
@@ -62,3 +73,8 @@ class Ingress(Section):
     class_name: str | None = None
     tls_secret: DnsSubdomain | None = None
     annotations: dict[str, str] = Field(default_factory=dict)
+    controller: Peer | None = Field(
+        None,
+        description="the ingress controller's pods, admitted to the API pods by their "
+        "NetworkPolicy, e.g. {namespace: ingress-nginx}",
+    )

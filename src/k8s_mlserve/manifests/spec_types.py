@@ -59,6 +59,26 @@ def _dns_label(value: str) -> str:
     return value
 
 
+# Object names are the spec's name plus a suffix, and Kubernetes allows 63 characters in most of
+# them (Service names, label values): the longest suffix, "-postgres-headless", needs 18.
+NAME_MAX_LENGTH = 40
+
+
+def _deployment_name(value: str) -> str:
+    limit = (
+        f"at most {NAME_MAX_LENGTH} characters, not Kubernetes' 63, because object names add up "
+        "to 18 to it (as in NAME-postgres-headless) and must stay within 63"
+    )
+    if len(value) > NAME_MAX_LENGTH:
+        raise ValueError(f"'{value}' has {len(value)} characters; a deployment name has {limit}")
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid name: use lower-case letters, digits and '-', starting "
+            f"with a letter, {limit}"
+        )
+    return value
+
+
 def _dns_subdomain(value: str) -> str:
     if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
         raise ValueError(
@@ -128,6 +148,7 @@ def _env_name(value: str) -> str:
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DeploymentName = Annotated[str, AfterValidator(_deployment_name)]
 DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 Quantity = Annotated[str, BeforeValidator(_as_text), AfterValidator(_quantity)]
 ImageTag = Annotated[str, BeforeValidator(_quoted_text), AfterValidator(_tag)]

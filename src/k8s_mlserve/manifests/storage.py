@@ -21,20 +21,25 @@ def build_claim(
     """A claim, or ``None`` when the spec points at an existing one."""
     if claim.existing_claim is not None:
         return None
-    storage_class = (
-        claim.storage_class if claim.storage_class is not None else spec.storage.storage_class
-    )
     return client.V1PersistentVolumeClaim(
         api_version=api_version("PersistentVolumeClaim", spec.kubernetes_version),
         kind="PersistentVolumeClaim",
         metadata=client.V1ObjectMeta(
             name=name, namespace=spec.target_namespace, labels=labels(spec, component)
         ),
-        spec=client.V1PersistentVolumeClaimSpec(
-            access_modes=[claim.access_mode],
-            storage_class_name=storage_class,
-            resources=client.V1VolumeResourceRequirements(requests={"storage": claim.size}),
-        ),
+        spec=claim_spec(spec, claim),
+    )
+
+
+def claim_spec(spec: DeploymentSpec, claim: Claim) -> client.V1PersistentVolumeClaimSpec:
+    """Access mode, storage class (the claim's, else ``storage.storage_class``) and size."""
+    storage_class = (
+        claim.storage_class if claim.storage_class is not None else spec.storage.storage_class
+    )
+    return client.V1PersistentVolumeClaimSpec(
+        access_modes=[claim.access_mode],
+        storage_class_name=storage_class,
+        resources=client.V1VolumeResourceRequirements(requests={"storage": claim.size}),
     )
 
 

@@ -51,6 +51,7 @@ _STABLE_API_VERSIONS: Final = {
     "PersistentVolumeClaim": "v1",
     "Service": "v1",
     "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
     "Job": "batch/v1",
     "Ingress": "networking.k8s.io/v1",
     "NetworkPolicy": "networking.k8s.io/v1",

@@ -15,6 +15,7 @@ from kubernetes import client
 
 from . import contract, naming
 from .config import config_hash, model_path, model_uri, registry_dir
+from .monitoring import scrape_annotations
 from .naming import labels, names
 from .pod import (
     Mounts,
@@ -118,16 +119,7 @@ def _api_container(spec: DeploymentSpec, variant: ApiVariant, mounts: Mounts) ->
 
 
 def _pod_annotations(spec: DeploymentSpec) -> dict[str, str]:
-    annotations = {naming.CONFIG_HASH: config_hash(spec)}
-    if spec.monitoring.prometheus_scrape:
-        annotations.update(
-            {
-                "prometheus.io/scrape": "true",
-                "prometheus.io/port": str(contract.PORT),
-                "prometheus.io/path": contract.METRICS_PATH,
-            }
-        )
-    return annotations
+    return {naming.CONFIG_HASH: config_hash(spec), **scrape_annotations(spec)}
 
 
 def build_api_deployment(spec: DeploymentSpec, variant: ApiVariant) -> client.V1Deployment:

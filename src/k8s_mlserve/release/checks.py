@@ -1,4 +1,4 @@
-"""Reading the state of live objects: is a Deployment rolled out, is a pod ready.
+"""Reading the state of live objects: is a Deployment or a StatefulSet rolled out, is a pod ready.
 
 The one place these questions are answered, for the release commands and the test harness alike.
 Both take objects as the API returns them (dicts, as ``kubectl get -o json`` prints them).
@@ -17,7 +17,8 @@ PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
 
 
 def desired_replicas(deployment: Mapping[str, Any]) -> int:
-    """The replicas a Deployment asks for (1 when the field is absent, as the API defaults it)."""
+    """The replicas a Deployment or StatefulSet asks for (1 when the field is absent, as the API
+    defaults it)."""
     replicas = (deployment.get("spec") or {}).get("replicas")
     return 1 if replicas is None else int(replicas)
 
@@ -47,6 +48,34 @@ def rollout_problem(deployment: Mapping[str, Any], *, need_replicas: bool = Fals
     total = int(status.get("replicas") or 0)
     if updated < wanted or available < wanted or total > wanted:
         return f"{available} of {wanted} replicas available, {updated} updated, {total} in total"
+    return None
+
+
+def statefulset_problem(statefulset: Mapping[str, Any]) -> str | None:
+    """Why a StatefulSet is not fully rolled out, or ``None`` when it is.
+
+    Decided as ``kubectl rollout status`` does: its latest change is observed, every wanted
+    replica is ready, and, with rolling updates, every replica from the partition on (all by
+    default) runs the latest revision.
+    """
+    wanted = desired_replicas(statefulset)
+    spec = statefulset.get("spec") or {}
+    status = statefulset.get("status") or {}
+    generation = (statefulset.get("metadata") or {}).get("generation")
+    observed = status.get("observedGeneration")
+    if generation is not None and (observed is None or observed < generation):
+        return "its latest change is not rolled out yet"
+    ready = int(status.get("readyReplicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+        to_update = max(wanted - partition, 0)
+    else:  # OnDelete: pods take the new revision only when deleted
+        to_update = 0
+    if ready < wanted or updated < to_update or total > wanted:
+        return f"{ready} of {wanted} replicas ready, {updated} updated, {total} in total"
     return None
 
 

@@ -10,8 +10,9 @@ mapping) and:
    dataset (pods have no network access to fetch it; ``training.data`` is pointed at the copy) or a
    model registry given with ``model=`` for a spec without a training Job; a single bundle given
    with ``model=`` is published the way users do it, with ``k8s-mlserve push``;
-4. starts the other Deployments (the MLflow stack), then the training Job and waits for it to
-   complete, then the API Deployments and waits for each rollout;
+4. starts the MLflow stack (the PostgreSQL StatefulSet and the MLflow Deployment) and waits for
+   each rollout, then the training Job and waits for it to complete, then the API Deployments
+   and waits for each rollout;
 5. reads the API key and the monitoring token back from the Secret, and port-forwards the API
    Service to a local port.
 
@@ -59,7 +60,7 @@ from .specs import (
 log = logging.getLogger(__name__)
 
 STACK_LABEL = "k8s-mlserve.io/stack"
-_WORKLOADS = ("Job", "CronJob", "Deployment")
+_WORKLOADS = ("Job", "CronJob", "Deployment", "StatefulSet")
 
 
 @dataclass
@@ -113,8 +114,11 @@ class DeployedStack:
         ]
 
     def wait_for_rollouts(self, timeout: float = 600.0) -> None:
-        for name in self.deployments(of=None):
-            self.cluster.wait_for_rollout(name, self.namespace, timeout=timeout)
+        """Wait for every StatefulSet (PostgreSQL), then every Deployment, to roll out."""
+        for m in self.objects("StatefulSet") + self.objects("Deployment"):
+            self.cluster.wait_for_rollout(
+                m["metadata"]["name"], self.namespace, kind=m["kind"], timeout=timeout
+            )
 
     def diagnostics(self) -> str:
         """Pods, events and logs of the namespace."""
@@ -354,7 +358,8 @@ class StackDeployer:
         rest = [m for m in manifests if m["kind"] not in _WORKLOADS]
         deployments = [m for m in manifests if m["kind"] == "Deployment"]
         api = [m for m in deployments if component(m) == "api"]
-        others = [m for m in deployments if component(m) != "api"]
+        statefulsets = [m for m in manifests if m["kind"] == "StatefulSet"]
+        others = statefulsets + [m for m in deployments if component(m) != "api"]
         jobs = [m for m in manifests if m["kind"] == "Job"]
         cron = [m for m in manifests if m["kind"] == "CronJob"]
         self.cluster.apply(rest, namespace=namespace)
@@ -380,7 +385,9 @@ class StackDeployer:
                 if m["kind"] == "Job":
                     self.cluster.wait_for_job(m["metadata"]["name"], namespace, timeout=timeout)
                 else:
-                    self.cluster.wait_for_rollout(m["metadata"]["name"], namespace, timeout=timeout)
+                    self.cluster.wait_for_rollout(
+                        m["metadata"]["name"], namespace, kind=m["kind"], timeout=timeout
+                    )
         if api or cron:
             self.cluster.apply(api + cron, namespace=namespace)
         for m in api:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from k8s_mlserve.cli import main
+from k8s_mlserve.cli.cluster import _wait
+from k8s_mlserve.manifests import parse_spec, render
 
 from ..toy_model import write_toy_bundle
 
@@ -65,3 +67,38 @@ def test_push_refuses_a_non_bundle_before_kubectl(
     line = _one_error_line(capsys.readouterr().err)
     assert "is not a model bundle" in line
     assert "cannot run" not in line
+
+
+class Waits:
+    """Records the waits of ``apply --wait``."""
+
+    def __init__(self) -> None:
+        self.waited: list[str] = []
+
+    def wait_for_job(self, name: str, namespace: str, *, timeout: float) -> None:
+        self.waited.append(f"Job/{name}")
+
+    def wait_for_rollout(self, name: str, namespace: str, *, kind: str, timeout: float) -> None:
+        self.waited.append(f"{kind}/{name}")
+
+
+def test_apply_wait_waits_for_the_postgres_statefulset_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec = parse_spec(
+        {
+            "name": "demo",
+            "image": {"repository": "demo", "tag": "1.0.0"},
+            "mlflow": {},
+            "training": {"example": "iris"},
+        }
+    )
+    waits = Waits()
+    _wait(waits, "ns", render(spec), 5)
+    assert waits.waited[0].startswith("Job/demo-train-")
+    assert waits.waited[1:] == [
+        "StatefulSet/demo-postgres",
+        "Deployment/demo",
+        "Deployment/demo-mlflow",
+    ]
+    assert "waiting for StatefulSet demo-postgres" in capsys.readouterr().err

@@ -34,6 +34,7 @@ class PodTemplate:
     namespace: str
     labels: dict[str, str]
     spec: dict[str, Any]
+    claim_templates: tuple[str, ...] = ()
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def pod_templates(manifests: Iterable[Manifest]) -> list[PodTemplate]:
     out = []
     for m in manifests:
         kind, meta = m["kind"], m["metadata"]
-        if kind in ("Deployment", "Job"):
+        if kind in ("Deployment", "StatefulSet", "Job"):
             template = m["spec"]["template"]
         elif kind == "CronJob":
             template = m["spec"]["jobTemplate"]["spec"]["template"]
@@ -60,6 +61,9 @@ def pod_templates(manifests: Iterable[Manifest]) -> list[PodTemplate]:
                 namespace=meta.get("namespace", "default"),
                 labels=template.get("metadata", {}).get("labels", {}),
                 spec=template["spec"],
+                claim_templates=tuple(
+                    c["metadata"]["name"] for c in m["spec"].get("volumeClaimTemplates", [])
+                ),
             )
         )
     return out
@@ -193,7 +197,7 @@ def check_stack(manifests: list[Manifest], external: External | None = None) -> 
 
     for t in templates:
         problems += _image_problems(t) + _pod_security_problems(t)
-        volume_names = set()
+        volume_names = set(t.claim_templates)
         for v in t.spec.get("volumes", []):
             volume_names.add(v["name"])
             if "secret" in v:
@@ -230,16 +234,21 @@ def check_stack(manifests: list[Manifest], external: External | None = None) -> 
         if t.serves_api:
             problems += _api_problems(t, config)
 
-    for name, d in by_kind.get("Deployment", {}).items():
-        selector = d["spec"]["selector"]["matchLabels"]
-        labels = d["spec"]["template"]["metadata"]["labels"]
-        if not selector or not _matches(selector, labels):
-            problems.append(f"Deployment/{name}: selector {selector} does not match its pods")
+    for kind in ("Deployment", "StatefulSet"):
+        for name, d in by_kind.get(kind, {}).items():
+            selector = d["spec"]["selector"]["matchLabels"]
+            labels = d["spec"]["template"]["metadata"]["labels"]
+            if not selector or not _matches(selector, labels):
+                problems.append(f"{kind}/{name}: selector {selector} does not match its pods")
+    for name, sts in by_kind.get("StatefulSet", {}).items():
+        governing = by_kind.get("Service", {}).get(sts["spec"].get("serviceName"))
+        if governing is None or governing["spec"].get("clusterIP") != "None":
+            problems.append(f"StatefulSet/{name}: serviceName names no headless Service")
 
     def selects(selector: dict[str, str], pods: list[PodTemplate]) -> bool:
         return any(_matches(selector, t.labels) for t in pods)
 
-    deployments = [t for t in templates if t.owner.startswith("Deployment/")]
+    deployments = [t for t in templates if t.owner.startswith(("Deployment/", "StatefulSet/"))]
     api_deployments = [t for t in api_pods if t.owner.startswith("Deployment/")]
     for name, svc in by_kind.get("Service", {}).items():
         selector = svc["spec"].get("selector", {})
@@ -268,6 +277,24 @@ def check_stack(manifests: list[Manifest], external: External | None = None) -> 
                     problems.append(f"Ingress/{name}: backend {backend} does not exist")
         for tls in ing["spec"].get("tls", []):
             ref_secret(f"Ingress/{name}", tls["secretName"])
+
+    for name, monitor in by_kind.get("ServiceMonitor", {}).items():
+        owner = f"ServiceMonitor/{name}"
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        scraped = [
+            s
+            for s in by_kind.get("Service", {}).values()
+            if _matches(selector, s["metadata"].get("labels", {}))
+        ]
+        if not any(selects(s["spec"].get("selector", {}), api_deployments) for s in scraped):
+            problems.append(f"{owner}: selects no Service of the API pods")
+        for endpoint in monitor["spec"]["endpoints"]:
+            ports = [p.get("name") for s in scraped for p in s["spec"]["ports"]]
+            if endpoint.get("port") not in ports:
+                problems.append(f"{owner}: no scraped Service has a port {endpoint.get('port')}")
+            credentials = endpoint.get("authorization", {}).get("credentials")
+            if credentials is not None:
+                ref_secret(owner, credentials["name"], credentials["key"])
 
     for name, hpa in by_kind.get("HorizontalPodAutoscaler", {}).items():
         ref = hpa["spec"]["scaleTargetRef"]

@@ -14,15 +14,16 @@ def test_objects_of_the_stack() -> None:
     names = set(_stack())
     assert {
         "Secret/demo-postgres",
-        "PersistentVolumeClaim/demo-postgres-data",
         "PersistentVolumeClaim/demo-mlflow-artifacts",
-        "Deployment/demo-postgres",
+        "StatefulSet/demo-postgres",
         "Deployment/demo-mlflow",
         "Service/demo-postgres",
+        "Service/demo-postgres-headless",
         "Service/demo-mlflow",
         "NetworkPolicy/demo-postgres",
         "NetworkPolicy/demo-mlflow",
     } <= names
+    assert "Deployment/demo-postgres" not in names
     assert not any("mlflow" in n or "postgres" in n for n in rendered(make_spec()))
 
 
@@ -59,17 +60,51 @@ def test_mlflow_server_uses_postgres_and_serves_artifacts() -> None:
     assert objects["Service/demo-mlflow"]["spec"]["type"] == "ClusterIP"
 
 
-def test_postgres_keeps_data_on_its_claim() -> None:
-    deployment = _stack()["Deployment/demo-postgres"]
-    c = api_container(deployment)
+def test_postgres_is_a_statefulset_keeping_data_on_its_claim() -> None:
+    objects = _stack({"postgres": {"storage": {"size": "8Gi", "storage_class": "fast"}}})
+    statefulset = objects["StatefulSet/demo-postgres"]
+    c = api_container(statefulset)
     env = {e["name"]: e.get("value") for e in c["env"]}
     assert env["PGDATA"] == "/var/lib/postgresql/data/pgdata"
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     assert mounts["/var/lib/postgresql/data"] == "data"
     assert "/var/run/postgresql" in mounts
-    pod = deployment["spec"]["template"]["spec"]
+    pod = statefulset["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsUser"] == 999
+    assert "data" not in {v["name"] for v in pod["volumes"]}  # from the claim template
     assert c["image"] == "postgres:16"
+    assert statefulset["spec"]["replicas"] == 1
+    assert statefulset["spec"]["serviceName"] == "demo-postgres-headless"
+    (template,) = statefulset["spec"]["volumeClaimTemplates"]
+    assert template["metadata"] == {
+        "name": "data",
+        # Claim templates cannot change: only the selector labels, which never do.
+        "labels": {
+            "app.kubernetes.io/instance": "demo-postgres",
+            "app.kubernetes.io/component": "database",
+        },
+    }
+    assert template["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": "fast",
+        "resources": {"requests": {"storage": "8Gi"}},
+    }
+
+
+def test_mlflow_connects_to_the_clusterip_service_and_the_headless_one_names_the_pod() -> None:
+    objects = _stack()
+    selector = objects["StatefulSet/demo-postgres"]["spec"]["selector"]["matchLabels"]
+    service = objects["Service/demo-postgres"]["spec"]
+    headless = objects["Service/demo-postgres-headless"]["spec"]
+    assert "clusterIP" not in service
+    assert headless["clusterIP"] == "None"
+    for spec in (service, headless):
+        assert spec["selector"] == selector
+        assert spec["ports"] == [
+            {"name": "tcp", "port": 5432, "protocol": "TCP", "targetPort": 5432}
+        ]
+    args = api_container(objects["Deployment/demo-mlflow"])["args"]
+    assert any("@demo-postgres:5432/" in a for a in args)
 
 
 def test_api_uses_the_tracking_server() -> None:
@@ -131,7 +166,14 @@ def test_existing_secret_and_claims_are_referenced_not_rendered() -> None:
         == []
     )
     problems = check_stack(manifests)
-    assert "Deployment/demo-postgres: Secret pg-creds neither rendered nor declared external" in (
+    assert "StatefulSet/demo-postgres: Secret pg-creds neither rendered nor declared external" in (
         problems
     )
+    assert "StatefulSet/demo-postgres: claim pg-data neither rendered nor declared external" in (
+        problems
+    )
+    statefulset = objects["StatefulSet/demo-postgres"]["spec"]
+    assert "volumeClaimTemplates" not in statefulset
+    data = next(v for v in statefulset["template"]["spec"]["volumes"] if v["name"] == "data")
+    assert data["persistentVolumeClaim"] == {"claimName": "pg-data"}
     assert "Deployment/demo: claim shared-models neither rendered nor declared external" in problems

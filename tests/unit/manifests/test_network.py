@@ -105,3 +105,62 @@ def test_namespace_names_need_1_21() -> None:
     )
     with pytest.raises(ConfigurationError, match="selecting namespaces by name"):
         render(spec, counting_source())
+
+
+def test_the_ingress_controller_is_admitted_to_the_api_pods() -> None:
+    spec = make_spec(
+        ingress={
+            "host": "api.example.com",
+            "controller": {
+                "namespace": "ingress-nginx",
+                "pod_labels": {"app.kubernetes.io/name": "ingress-nginx"},
+            },
+        }
+    )
+    policy = rendered(spec)["NetworkPolicy/demo-api"]["spec"]
+    assert policy["ingress"][0]["from"] == [
+        {"podSelector": {}},  # the namespace, as by default
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+        },
+    ]
+    no_policy = make_spec(
+        ingress={"host": "api.example.com", "controller": {"namespace": "ingress-nginx"}},
+        network_policy={"enabled": False},
+    )
+    assert "NetworkPolicy/demo-api" not in rendered(no_policy)
+
+
+def test_a_namespace_by_name_and_by_labels_must_both_match() -> None:
+    spec = make_spec(
+        network_policy={
+            "allow_from": [{"namespace": "monitoring", "namespace_labels": {"team": "sre"}}]
+        }
+    )
+    (allowed,) = rendered(spec)["NetworkPolicy/demo-api"]["spec"]["ingress"][0]["from"]
+    assert allowed == {
+        "namespaceSelector": {
+            "matchLabels": {"team": "sre", "kubernetes.io/metadata.name": "monitoring"}
+        }
+    }
+    with pytest.raises(ConfigurationError, match="remove it from namespace_labels"):
+        make_spec(
+            network_policy={
+                "allow_from": [
+                    {
+                        "namespace": "monitoring",
+                        "namespace_labels": {"kubernetes.io/metadata.name": "other"},
+                    }
+                ]
+            }
+        )
+
+
+def test_the_ingress_controller_by_name_needs_1_21() -> None:
+    spec = make_spec(
+        kubernetes_version="1.20",
+        ingress={"host": "api.example.com", "controller": {"namespace": "ingress-nginx"}},
+    )
+    with pytest.raises(ConfigurationError, match="selecting namespaces by name"):
+        render(spec, counting_source())

@@ -32,8 +32,9 @@ def test_public_api_is_pinned() -> None:
     ]
 
 
-def test_order_is_namespace_config_storage_workloads_services_policies() -> None:
-    spec = parse(variation(example_data("diabetes"), "blue-green", mlflow=True))
+def test_order_is_namespace_config_storage_workloads_services_policies_monitoring() -> None:
+    data = variation(example_data("diabetes"), "blue-green", mlflow=True)
+    spec = parse({**data, "monitoring": {"service_monitor": True}})
     kinds = [m["kind"] for m in render(spec, counting_source())]
     assert kinds[0] == "Namespace"
     ranks = [KIND_ORDER.index(k) for k in kinds]
@@ -41,9 +42,10 @@ def test_order_is_namespace_config_storage_workloads_services_policies() -> None
     groups = {
         "config": {"ConfigMap", "Secret"},
         "storage": {"PersistentVolumeClaim"},
-        "workloads": {"Job", "CronJob", "Deployment"},
+        "workloads": {"Job", "CronJob", "Deployment", "StatefulSet"},
         "services": {"Service", "Ingress"},
         "policies": {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"},
+        "monitoring": {"ServiceMonitor"},
     }
     seen = [next(g for g, members in groups.items() if k in members) for k in kinds[1:]]
     assert list(dict.fromkeys(seen)) == list(groups)

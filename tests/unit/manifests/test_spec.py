@@ -6,10 +6,17 @@ from typing import Any
 import pytest
 
 from k8s_mlserve.errors import ConfigurationError
-from k8s_mlserve.manifests import DEFAULT_TARGET, KubeVersion, for_cluster, load_spec, parse_spec
+from k8s_mlserve.manifests import (
+    DEFAULT_TARGET,
+    KubeVersion,
+    for_cluster,
+    load_spec,
+    parse_spec,
+    render,
+)
 from k8s_mlserve.manifests.spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy
 
-from .conftest import EXAMPLES, example_path, example_specs, minimal, relative
+from .conftest import EXAMPLES, counting_source, example_path, example_specs, minimal, relative
 
 
 def _error(**overrides: Any) -> str:
@@ -215,7 +222,41 @@ def test_service_node_port() -> None:
 
 def test_names_are_dns_labels() -> None:
     assert "name: 'Diabetes' is not a valid name" in _error(name="Diabetes")
-    assert "at most 40 characters" in _error(name="x" * 41)
+
+
+@pytest.mark.parametrize("name", ["x" * 41, "x" * 64, "Diabetes", "-x"])
+def test_name_errors_state_the_enforced_limit_and_why(name: str) -> None:
+    error = _error(name=name)
+    assert "at most 40 characters, not Kubernetes' 63" in error
+    assert "at most 63" not in error
+    assert "(as in NAME-postgres-headless) and must stay within 63" in error
+    assert parse_spec(minimal(name="x" * 40)).name == "x" * 40
+
+
+def test_a_long_name_error_says_how_long_it_is() -> None:
+    assert f"name: '{'x' * 41}' has 41 characters; a deployment name has at most 40" in _error(
+        name="x" * 41
+    )
+
+
+def test_a_name_of_the_longest_length_keeps_every_object_name_valid() -> None:
+    spec = parse_spec(
+        minimal(
+            name="x" * 40,
+            mlflow={},
+            model={"registered_name": "m"},
+            training={"example": "iris", "version": "v" * 60},
+            drift_check={"schedule": "@daily"},
+            strategy={"type": "blue-green"},
+            monitoring={"service_monitor": True},
+        )
+    )
+    for manifest in render(spec, counting_source()):
+        name = manifest["metadata"]["name"]
+        assert len(name) <= 63, name
+        for template in manifest.get("spec", {}).get("volumeClaimTemplates", []):
+            claim = f"{template['metadata']['name']}-{name}-0"  # the StatefulSet's first claim
+            assert len(claim) <= 63, claim
 
 
 def test_secret_value_sources() -> None:

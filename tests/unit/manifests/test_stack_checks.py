@@ -103,3 +103,14 @@ def test_a_model_in_the_image_must_not_be_hidden_by_a_volume() -> None:
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["volumeMounts"].append({"name": "tmp", "mountPath": "/opt/k8s-mlserve"})
     assert "Deployment/iris-blue: a volume hides the model in the image" in check_stack(broken)
+
+
+def test_statefulset_without_its_headless_service_or_claim_template(
+    stack: list[dict[str, Any]],
+) -> None:
+    broken = copy.deepcopy(stack)
+    broken.remove(_find(broken, "Service", "diabetes-postgres-headless"))
+    del _find(broken, "StatefulSet", "diabetes-postgres")["spec"]["volumeClaimTemplates"]
+    problems = check_stack(broken)
+    assert "StatefulSet/diabetes-postgres: serviceName names no headless Service" in problems
+    assert "StatefulSet/diabetes-postgres: mount data has no volume" in problems

@@ -46,8 +46,9 @@ def test_api_versions_follow_the_target(kind: str, old: str, first_new: str, new
 def test_stable_kinds_and_unknown_kinds() -> None:
     assert api_version("Ingress", OLDEST_SUPPORTED) == "networking.k8s.io/v1"
     assert api_version("Deployment", KubeVersion(1, 35)) == "apps/v1"
-    with pytest.raises(ConfigurationError, match="no API version known for kind StatefulSet"):
-        api_version("StatefulSet", DEFAULT_TARGET)
+    assert api_version("StatefulSet", OLDEST_SUPPORTED) == "apps/v1"
+    with pytest.raises(ConfigurationError, match="no API version known for kind DaemonSet"):
+        api_version("DaemonSet", DEFAULT_TARGET)
 
 
 def test_features_name_the_version_they_need() -> None:

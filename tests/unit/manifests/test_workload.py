@@ -102,14 +102,6 @@ def test_config_change_rolls_the_pods() -> None:
     assert annotation("info") == annotation("info") != annotation("debug")
 
 
-def test_prometheus_annotations() -> None:
-    template = rendered(make_spec())["Deployment/demo"]["spec"]["template"]
-    assert template["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
-    assert template["metadata"]["annotations"]["prometheus.io/port"] == "8000"
-    quiet = rendered(make_spec(monitoring={"prometheus_scrape": False}))["Deployment/demo"]
-    assert "prometheus.io/scrape" not in quiet["spec"]["template"]["metadata"]["annotations"]
-
-
 def _job(objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
     (job,) = [m for m in objects.values() if m["kind"] == "Job"]
     return job

@@ -9,6 +9,7 @@ from k8s_mlserve.release.checks import (
     image_problem,
     pod_is_ready,
     rollout_problem,
+    statefulset_problem,
 )
 
 Obj = dict[str, Any]
@@ -108,3 +109,51 @@ def test_other_waits_are_not_image_problems() -> None:
     assert image_problem(crashing) is None
     assert image_problem(running) is None
     assert image_problem({}) is None
+
+
+def _statefulset(wanted: int, strategy: Obj | None = None, **status: int) -> Obj:
+    spec: Obj = {"replicas": wanted}
+    if strategy is not None:
+        spec["updateStrategy"] = strategy
+    return {
+        "metadata": {"generation": 3},
+        "spec": spec,
+        "status": {"observedGeneration": 3, **status},
+    }
+
+
+def test_a_statefulset_is_rolled_out_when_every_replica_is_updated_and_ready() -> None:
+    rolling = {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}  # as the API defaults
+    done = _statefulset(1, rolling, replicas=1, readyReplicas=1, updatedReplicas=1)
+    assert statefulset_problem(done) is None
+    # The old pod is gone, the new one not ready yet: PostgreSQL is not serving.
+    starting = _statefulset(1, rolling, replicas=1, updatedReplicas=1)
+    assert statefulset_problem(starting) == "0 of 1 replicas ready, 1 updated, 1 in total"
+    # Ready, but still the old revision's pod.
+    old = _statefulset(1, rolling, replicas=1, readyReplicas=1, updatedReplicas=0)
+    assert statefulset_problem(old) == "1 of 1 replicas ready, 0 updated, 1 in total"
+    scaling_down = _statefulset(1, None, replicas=2, readyReplicas=2, updatedReplicas=2)
+    assert statefulset_problem(scaling_down) == "2 of 1 replicas ready, 2 updated, 2 in total"
+
+
+def test_a_statefulset_change_not_yet_observed_is_not_rolled_out() -> None:
+    statefulset = _statefulset(1, replicas=1, readyReplicas=1, updatedReplicas=1)
+    statefulset["status"]["observedGeneration"] = 2
+    assert statefulset_problem(statefulset) == "its latest change is not rolled out yet"
+    del statefulset["status"]["observedGeneration"]
+    assert statefulset_problem(statefulset) == "its latest change is not rolled out yet"
+
+
+def test_a_statefulset_partition_or_on_delete_leaves_pods_on_the_old_revision() -> None:
+    partitioned = {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}
+    assert (
+        statefulset_problem(
+            _statefulset(3, partitioned, replicas=3, readyReplicas=3, updatedReplicas=1)
+        )
+        is None
+    )
+    assert statefulset_problem(
+        _statefulset(3, partitioned, replicas=3, readyReplicas=3, updatedReplicas=0)
+    ) == ("3 of 3 replicas ready, 0 updated, 3 in total")
+    on_delete = _statefulset(2, {"type": "OnDelete"}, replicas=2, readyReplicas=2)
+    assert statefulset_problem(on_delete) is None

@@ -186,6 +186,32 @@ def test_a_rolled_out_deployment_is_not_waited_for(fake: Fake) -> None:
     fake.cluster().wait_for_rollout("api", "ns", timeout=5)
 
 
+def test_a_statefulset_is_waited_for_until_its_pod_is_ready(fake: Fake) -> None:
+    fake.world["statefulset"] = {
+        "metadata": {"generation": 1},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "db"}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1},
+    }
+    fake.save()
+    with pytest.raises(TimeoutError) as caught:
+        fake.cluster().wait_for_rollout("db", "ns", kind="StatefulSet", timeout=1)
+    assert str(caught.value).startswith(
+        "timed out after 1s waiting for StatefulSet db in namespace ns to roll out"
+    )
+    assert ["--kubeconfig", "/etc/kc", "--namespace", "ns", "get", "statefulset", "db",
+            "-o", "json"] in fake.calls()  # fmt: skip
+    assert ["--kubeconfig", "/etc/kc", "--namespace", "ns", "get", "pods", "--selector",
+            "app=db", "-o", "json"] in fake.calls()  # fmt: skip
+    fake.world["statefulset"]["status"]["readyReplicas"] = 1
+    fake.save()
+    fake.cluster().wait_for_rollout("db", "ns", kind="StatefulSet", timeout=5)
+
+
+def test_only_deployments_and_statefulsets_have_rollouts(fake: Fake) -> None:
+    with pytest.raises(ValueError, match="only Deployment, StatefulSet"):
+        fake.cluster().wait_for_rollout("x", "ns", kind="DaemonSet", timeout=1)
+
+
 def test_a_failed_job_ends_the_wait_at_once(fake: Fake) -> None:
     fake.world["job"] = {
         "spec": {},

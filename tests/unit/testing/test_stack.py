@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from k8s_mlserve.kube.portforward import PortForward
 from k8s_mlserve.manifests import KubeVersion, render
-from k8s_mlserve.testing.cluster import Cluster
+from k8s_mlserve.testing.cluster import Cluster, KubectlError
 from k8s_mlserve.testing.seeding import EXTRACT, archive
 from k8s_mlserve.testing.specs import (
     StackError,
@@ -23,7 +24,7 @@ from k8s_mlserve.testing.specs import (
     models_claim,
     split_image,
 )
-from k8s_mlserve.testing.stack import StackDeployer
+from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE = "k8s-mlserve-test:0.1.0-abc123"
@@ -203,3 +204,72 @@ def test_a_model_project_image_is_tagged_by_what_goes_into_it(tmp_path: Path) ->
     wheel.write_bytes(b"wheel two")
     assert project_digest(project, wheel, "[mlflow]") != second
     assert project_digest(project, wheel, "") != project_digest(project, wheel, "[mlflow]")
+
+
+class Recording(VersionOnly):
+    """Records what is applied and awaited, in order; its port-forwards exit at once."""
+
+    record: list[str]
+
+    def apply(self, manifests: Any, *, namespace: str | None = None) -> str:
+        self.record += [f"apply {m['kind']}/{m['metadata']['name']}" for m in manifests]
+        return ""
+
+    def wait_for_job(self, name: str, namespace: str, *, timeout: float = 600.0) -> None:
+        self.record.append(f"wait Job/{name}")
+
+    def wait_for_rollout(
+        self, name: str, namespace: str, *, kind: str = "Deployment", timeout: float = 600.0
+    ) -> None:
+        self.record.append(f"wait {kind}/{name}")
+
+    def kubectl_json(self, *args: str, namespace: str | None = None) -> Any:
+        return {"data": {}}  # the API Secret, read back after the rollouts
+
+    def command(self, *args: str, namespace: str | None = None) -> list[str]:
+        return [sys.executable, "-c", "raise SystemExit(1)"]
+
+    def diagnostics(self, namespace: str, selector: str | None = None) -> str:
+        return ""
+
+
+def test_the_postgres_statefulset_is_awaited_before_training_and_the_api(tmp_path: Path) -> None:
+    cluster = Recording(kubeconfig=tmp_path / "kc")
+    cluster.record = []
+    deployer = StackDeployer(cluster, IMAGE, examples_dir=ROOT / "examples")
+    spec = deployer.build_spec("diabetes", namespace="ns")
+    manifests = render(spec)
+    with pytest.raises(KubectlError, match="port-forward exited"):  # after every wait
+        deployer._bring_up(spec, manifests, {}, timeout=5)
+    waits = [e for e in cluster.record if e.startswith("wait ")]
+    assert waits == [
+        "wait StatefulSet/diabetes-postgres",
+        "wait Deployment/diabetes-mlflow",
+        next(e for e in waits if e.startswith("wait Job/diabetes-train")),
+        "wait Deployment/diabetes",
+    ]
+    applied = cluster.record.index("apply StatefulSet/diabetes-postgres")
+    assert applied < cluster.record.index("wait StatefulSet/diabetes-postgres")
+
+
+def test_a_deployed_stack_waits_for_its_statefulset_and_deployments(tmp_path: Path) -> None:
+    cluster = Recording(kubeconfig=tmp_path / "kc")
+    cluster.record = []
+    spec = StackDeployer(cluster, IMAGE, examples_dir=ROOT / "examples").build_spec("diabetes")
+    stack = DeployedStack(
+        name=spec.name,
+        namespace="ns",
+        spec=spec,
+        manifests=render(spec),
+        cluster=cluster,
+        forward=PortForward(cluster, "svc/diabetes", 8000, namespace="ns"),
+        api_key=None,
+        monitoring_token=None,
+    )
+    stack.wait_for_rollouts(5)
+    stack.client.close()
+    assert cluster.record == [
+        "wait StatefulSet/diabetes-postgres",
+        "wait Deployment/diabetes",
+        "wait Deployment/diabetes-mlflow",
+    ]

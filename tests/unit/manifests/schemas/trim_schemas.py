@@ -25,6 +25,7 @@ KIND_FILES = (
     "poddisruptionbudget-policy-v1beta1.json",
     "secret-v1.json",
     "service-v1.json",
+    "statefulset-apps-v1.json",
 )
 PREFIX = "#/definitions/"
 
