@@ -58,6 +58,7 @@ EVERY_ROUTE = {
     "GET /drift",
     "GET /openapi.json",
     "GET /docs",
+    "GET /docs/static/{name}",
     "POST /admin/reload",
     "GET /v1/models",
     "GET /v1/models/{name}",

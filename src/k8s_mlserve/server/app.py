@@ -99,7 +99,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
     templates = {route.endpoint: route.path for route in route_list}
     app = ServingApp(
         routes=route_list,
-        middleware=[Middleware(Edge, metrics=metrics, routes=templates, state=state)],
+        middleware=[Middleware(Edge, routes=templates, state=state)],
         lifespan=lifespan,
     )
     app.state.mlserve = state

@@ -1,4 +1,4 @@
-"""OpenAPI description built from the loaded model's real input schema, and a docs page.
+"""OpenAPI description built from the loaded model's real input schema.
 
 Every route ``create_app`` serves is described with its path parameters, request and response
 bodies, and each status it really answers (see ``errors.STATUSES``): this server's routes answer
@@ -8,12 +8,11 @@ errors as ``{"error": {"status", "message", "details"}}``, the V1 and V2 protoco
 
 from __future__ import annotations
 
-import html
-import json
 from typing import Any
 
 from ..inference.predictor import Predictor
 from .binary import HEADER, MEDIA_TYPE
+from .docs_page import ASSETS
 from .tensors import DATATYPES, FLOATS, MAX_RANK, SIGNED, UNSIGNED
 
 _ERROR = {
@@ -460,13 +459,38 @@ def build_openapi(
         "/docs": {
             "get": _op(
                 "docs",
-                "API documentation page",
+                "Interactive API documentation (Swagger UI over this document)",
                 {
                     "200": {
                         "description": "HTML",
                         "content": {"text/html": {"schema": {"type": "string"}}},
                     }
                 },
+            )
+        },
+        "/docs/static/{name}": {
+            "get": _op(
+                "docsAsset",
+                "A static file of the documentation page, served by this server",
+                {
+                    "200": {
+                        "description": "the file (cached for a day)",
+                        "content": {
+                            media: {"schema": {"type": "string", "format": "binary"}}
+                            for media in sorted(set(ASSETS.values()))
+                        },
+                    },
+                    **_errors(False, 404, s404="no such file"),
+                },
+                parameters=[
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "description": "a file of the page (any other answers 404)",
+                        "schema": {"type": "string", "enum": list(ASSETS)},
+                    }
+                ],
             )
         },
         "/admin/reload": {
@@ -631,45 +655,3 @@ def build_openapi(
             },
         },
     }
-
-
-def render_docs(document: dict[str, Any]) -> str:
-    """A self-contained HTML page (works without internet access, e.g. inside a cluster)."""
-    esc = html.escape
-    info = document["info"]
-    row = document["components"]["schemas"]["Row"]
-    fields = []
-    for name, prop in row.get("properties", {}).items():
-        kind = prop.get("type") or " | ".join(p.get("type", "") for p in prop.get("anyOf", []))
-        allowed = ", ".join(map(str, prop.get("enum", []))) or prop.get("description", "")
-        if "anyOf" in prop:
-            inner = prop["anyOf"][0]
-            allowed = ", ".join(map(str, inner.get("enum", []))) or prop.get("description", "")
-        fields.append(
-            f"<tr><td><code>{esc(name)}</code></td><td>{esc(str(kind))}</td><td>{esc(allowed)}</td></tr>"
-        )
-    routes = []
-    for path, ops in document["paths"].items():
-        for method, op in ops.items():
-            routes.append(
-                f"<tr><td>{method.upper()}</td><td><code>{esc(path)}</code></td><td>{esc(op.get('summary', ''))}</td></tr>"
-            )
-    example = json.dumps(
-        document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"][
-            "example"
-        ],
-        indent=2,
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(info["title"])}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-pre{{background:#f4f4f4;padding:1em;overflow:auto}}</style></head><body>
-<h1>{esc(info["title"])} <small>{esc(info["version"])}</small></h1>
-<p>{esc(info["description"])} The machine-readable description is at <a href="/openapi.json">/openapi.json</a>.</p>
-<h2>Endpoints</h2><table><tr><th>method</th><th>path</th><th>what</th></tr>{"".join(routes)}</table>
-<h2>Input fields of <code>POST /predict</code></h2>
-<table><tr><th>field</th><th>type</th><th>allowed / seen in training</th></tr>{"".join(fields)}</table>
-<h2>Example</h2><pre>curl -X POST http://HOST/predict -H 'Content-Type: application/json' -H 'X-API-Key: $API_KEY' \\
-  -d '{esc(json.dumps(json.loads(example)))}'</pre>
-</body></html>"""

@@ -11,14 +11,15 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from ..__version__ import __version__
 from ..errors import NotFoundError
 from ..inference.predictor import Predictor
 from .body import extract_instances, parse_json, read_body
+from .docs_page import CACHE_CONTROL, asset, render_docs
 from .guards import requires_key, requires_monitoring
-from .openapi import build_openapi, render_docs
+from .openapi import build_openapi
 from .responses import FastJSONResponse
 from .state import ServerState, server_state
 
@@ -64,7 +65,7 @@ async def info(request: Request) -> Response:
             "POST /admin/reload": "load the source's current model version now",
             "POST /v2/models/{name}/infer": "Open Inference Protocol (V2); also GET /v2, ...",
             "POST /v1/models/{name}:predict": "KServe V1 protocol",
-            "GET /docs": "API documentation",
+            "GET /docs": "interactive API documentation (Swagger UI)",
             "GET /openapi.json": "OpenAPI description",
         },
     }
@@ -132,7 +133,15 @@ async def openapi(request: Request) -> Response:
 
 
 async def docs(request: Request) -> Response:
-    return HTMLResponse(render_docs(_document(server_state(request))))
+    """The interactive API page (Swagger UI); public, like ``/openapi.json``."""
+    page = render_docs(_document(server_state(request)), base_url=str(request.base_url))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+async def docs_asset(request: Request) -> Response:
+    """One of the page's known static files; any other name is 404."""
+    path, media_type = asset(request.path_params["name"])
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": CACHE_CONTROL})
 
 
 @requires_key

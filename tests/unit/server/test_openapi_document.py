@@ -17,7 +17,8 @@ from starlette.routing import Route
 from k8s_mlserve.errors import ModelSourceError
 from k8s_mlserve.model.bundle import Bundle
 from k8s_mlserve.server import create_app
-from k8s_mlserve.server.openapi import build_openapi, render_docs
+from k8s_mlserve.server.docs_page import ASSETS, render_docs
+from k8s_mlserve.server.openapi import build_openapi
 from k8s_mlserve.testing.inprocess import InProcessApp
 
 from ..toy_model import MODEL_NAME, ROW, ROWS, FakeSource
@@ -176,7 +177,7 @@ def test_the_document_without_a_model_and_without_auth_still_renders() -> None:
     assert predict["security"] == []
     assert "401" not in predict["responses"]
     assert "401" not in document["paths"]["/metrics"]["get"]["responses"]
-    assert "<h1>" in render_docs(document)
+    assert "<h1>" in render_docs(document, base_url="http://h")
 
 
 # -- statuses really answered ----------------------------------------------------------------
@@ -190,6 +191,8 @@ def test_successful_answers_are_documented(
     versioned = f"{model}/versions/v1"
     for template in ("/", "/version", "/health", "/ready", "/startup", "/openapi.json", "/docs"):
         answered(c, d, "get", template, expected=200)
+    for name in ASSETS:
+        answered(c, d, "get", "/docs/static/{name}", f"/docs/static/{name}", 200)
     answered(c, d, "get", "/metrics", expected=200, headers=monitoring())
     answered(c, d, "get", "/drift", expected=200, headers=monitoring())
     answered(c, d, "post", "/predict", expected=200, json=ROW, headers=key())
@@ -249,6 +252,7 @@ def test_unknown_models_and_versions_document_their_404(
     h = key()
     answered(c, d, "get", "/v1/models/{name}", "/v1/models/nope", 404)
     answered(c, d, "post", "/v1/models/{name}:predict", "/v1/models/nope:predict", 404, headers=h)
+    answered(c, d, "get", "/docs/static/{name}", "/docs/static/index.html", 404)
     for template, url in (
         ("/v2/models/{name}", "/v2/models/nope"),
         ("/v2/models/{name}/versions/{version}", f"/v2/models/{MODEL_NAME}/versions/v9"),

@@ -127,6 +127,7 @@ def test_the_docs_page_is_html_listing_the_fields(shared_client: InProcessApp) -
     page = response.text
     assert page.startswith("<!doctype html>")
     assert f"<title>k8s-mlserve: {MODEL_NAME}</title>" in page
+    assert '<div id="swagger-ui"></div>' in page
     for field in ("x", "count", "colour"):
         assert f"<td><code>{field}</code></td>" in page
 
