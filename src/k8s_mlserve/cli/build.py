@@ -49,7 +49,9 @@ def register(subparsers: Any) -> None:
         help="your model's requirements file (default: PROJECT/requirements.txt if present)",
     )
     parser.add_argument(
-        "--extras", default="", help="k8s-mlserve extras to install, e.g. '[mlflow]'"
+        "--extras",
+        default="",
+        help="k8s-mlserve extras to install, e.g. '[mlflow]' (default: none)",
     )
     parser.add_argument(
         "--base-image",

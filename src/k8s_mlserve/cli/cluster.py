@@ -53,7 +53,10 @@ def register(subparsers: Any) -> None:
     push.add_argument("--spec", type=Path, required=True, help="the deployment spec")
     push.add_argument("--version", help="registry version (default: the bundle's own version)")
     push.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds for the pod and the copy (300)"
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds for the pod and the copy (default: 300)",
     )
     _cluster_options(push)
     push.set_defaults(handler=run_push)

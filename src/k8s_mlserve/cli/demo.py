@@ -13,7 +13,10 @@ def register(subparsers: Any) -> None:
         "demo", help="train the iris example and serve it with a fresh API key"
     )
     parser.add_argument(
-        "--workdir", type=Path, default=Path(".demo"), help="where models and the key go"
+        "--workdir",
+        type=Path,
+        default=Path(".demo"),
+        help="where models and the key go (default: .demo)",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"

@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--file", "-f", type=Path, help="a JSON file (object or list) or a CSV file of rows"
     )
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="server base URL")
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:8000", help="server base URL (default: %(default)s)"
+    )
     parser.add_argument(
         "--api-key",
         default=os.environ.get("MLSERVE_API_KEY"),

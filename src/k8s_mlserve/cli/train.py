@@ -30,7 +30,9 @@ def register(subparsers: Any) -> None:
         "--data", help="CSV file, directory holding it, or URL (default: the canonical URL)"
     )
     parser.add_argument("--version", help="version name (default: the next vN)")
-    parser.add_argument("--algorithm", default="rf", help="iris only: rf, svm or logreg")
+    parser.add_argument(
+        "--algorithm", default="rf", help="iris only: rf, svm or logreg (default: rf)"
+    )
     parser.add_argument(
         "--no-current", action="store_true", help="publish without making it current"
     )

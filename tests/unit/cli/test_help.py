@@ -44,6 +44,16 @@ def test_every_command_and_option_says_what_it_does(name: str) -> None:
         assert action.help not in (None, "", argparse.SUPPRESS), f"{name} {label}: no help"
 
 
+@pytest.mark.parametrize("name", sorted(PARSERS))
+def test_every_option_with_a_default_shows_it(name: str) -> None:
+    for action in PARSERS[name]._actions:
+        if action.default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
+            continue  # no default, or a flag
+        label = "/".join(action.option_strings) or action.dest
+        shown = action.help or ""
+        assert "default" in shown.lower(), f"{name} {label}: default {action.default!r} not shown"
+
+
 @pytest.mark.parametrize(
     "argv",
     [["serve", "--help"], ["drift", "--help"], ["info", "--help"], ["predict", "--help"]],
