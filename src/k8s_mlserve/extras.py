@@ -16,6 +16,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "matplotlib": ("report", "matplotlib (HTML drift reports)"),
     "locust": ("load", "locust (load tests)"),
     "pytest_kind": ("testing", "pytest-kind (clusters for tests)"),
+    "streamlit": ("ui", "Streamlit (the web page of `k8s-mlserve ui`)"),
 }
 
 

@@ -35,6 +35,7 @@ COMMANDS = {
     "rollout": "rollout",
     "apply": "cluster",
     "push": "cluster",
+    "ui": "ui",
 }
 
 

@@ -205,6 +205,9 @@ class InputSchema(BaseModel):
                         f"seen in training: {feature.minimum:g} to {feature.maximum:g}"
                     )
                     prop["example"] = _example_number(feature)
+                    # The same range as numbers, for clients that build forms from the schema.
+                    prop["x-training-minimum"] = feature.minimum
+                    prop["x-training-maximum"] = feature.maximum
             else:
                 prop = {"type": "string", "enum": list(feature.levels)}
                 if feature.levels:
@@ -257,7 +260,8 @@ class InputSchema(BaseModel):
 
 
 def _hoist(prop: dict[str, Any]) -> dict[str, Any]:
-    return {k: prop[k] for k in ("description", "example") if k in prop}
+    keys = ("description", "example", "x-training-minimum", "x-training-maximum")
+    return {k: prop[k] for k in keys if k in prop}
 
 
 def _example_number(feature: NumericFeature) -> float | int:

@@ -126,3 +126,16 @@ def test_sample_frame_draws_valid_rows_inside_the_training_ranges() -> None:
     rows = sample.astype(object).where(sample.notna(), None).to_dict(orient="records")
     schema.validate_rows(rows)
     assert schema.sample_frame(rows=200, seed=3).equals(sample)  # repeatable
+
+
+def test_json_schema_gives_the_training_range_as_numbers() -> None:
+    frame = pd.DataFrame({"age": [20, 41], "bmi": [18.85, None], "plan": ["a", "b"]})
+    properties = InputSchema.infer(frame).json_schema()["properties"]
+    assert (properties["age"]["x-training-minimum"], properties["age"]["x-training-maximum"]) == (
+        20,
+        41,
+    )
+    # Nullable: the range is on the field as well as on its number alternative.
+    assert properties["bmi"]["x-training-minimum"] == 18.85
+    assert properties["bmi"]["anyOf"][0]["x-training-maximum"] == 18.85
+    assert "x-training-minimum" not in properties["plan"]
