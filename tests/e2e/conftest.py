@@ -11,11 +11,14 @@ builds one for clusters that cannot pull. Both are loaded with the plugin's imag
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from k8s_mlserve.testing.specs import deep_merge
+from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,3 +55,26 @@ def postgres_image(mlserve_stack_images: Callable[[], tuple[str, str]]) -> str:
 def mlflow_image(mlserve_stack_images: Callable[[], tuple[str, str]]) -> str:
     """The MLflow tracking server for the MLflow stack (the plugin's ``mlserve_stack_images``)."""
     return mlserve_stack_images()[0]
+
+
+# The diabetes example as test_examples and test_ui share it: one API pod, no MLflow stack (that
+# is test_mlflow's), and its web page. Deployed once for the session: a stack is minutes of CI.
+DIABETES: dict[str, Any] = {
+    "api": {"replicas": 1},
+    "mlflow": None,
+    "model": {"registered_name": None},
+    "autoscaling": None,
+    "ui": {
+        "resources": {
+            "requests": {"cpu": "25m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        }
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def diabetes_stack(mlserve_deploy: StackDeployer) -> Iterator[DeployedStack]:
+    """The diabetes example with its page, deployed once for every suite that reads it."""
+    with mlserve_deploy.deploy("diabetes", overrides=deep_merge(SMALL, DIABETES)) as deployed:
+        yield deployed

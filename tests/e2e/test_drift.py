@@ -31,6 +31,7 @@ OVERRIDES: dict[str, Any] = {
     "mlflow": None,
     "model": {"registered_name": None},
     "autoscaling": None,
+    "ui": None,
     # The test starts the check itself; the schedule only has to be valid.
     "drift_check": {
         "schedule": "0 0 1 1 *",

@@ -3,7 +3,8 @@ example's response contract behind its key, metrics behind the monitoring token,
 serves the same version from the claim, and the containers run locked down.
 
 Each example is deployed once for all the tests of this module (a module-scoped, parametrized
-stack), with the shared small resources and fewer replicas than the examples ask for.
+stack; diabetes is the session's, shared with test_ui), with the shared small resources and fewer
+replicas than the examples ask for.
 """
 
 from __future__ import annotations
@@ -33,16 +34,11 @@ PATIENT = diabetes.EXAMPLE_ROW
 CUSTOMER = {**churn.EXAMPLE_ROW, "TotalCharges": 29.85}
 
 # Fewer pods than the examples ask for, to fit a small node: iris keeps one pod per colour,
-# churn one stable and one canary pod, diabetes (without its MLflow stack) one pod.
+# churn one stable and one canary pod; diabetes is the session's shared stack (conftest.DIABETES:
+# one pod, without its MLflow stack, with its page).
 OVERRIDES: dict[str, dict[str, Any]] = {
     "iris": {"api": {"replicas": 1}},
     "churn": {"api": {"replicas": 2}},
-    "diabetes": {
-        "api": {"replicas": 1},
-        "mlflow": None,
-        "model": {"registered_name": None},
-        "autoscaling": None,
-    },
 }
 
 
@@ -81,6 +77,9 @@ def example(
 ) -> Iterator[DeployedStack]:
     """One example deployed for all the tests of this module."""
     name: str = request.param
+    if name == "diabetes":
+        yield request.getfixturevalue("diabetes_stack")
+        return
     with mlserve_deploy.deploy(name, overrides=deep_merge(SMALL, OVERRIDES[name])) as stack:
         yield stack
 

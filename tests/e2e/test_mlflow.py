@@ -31,6 +31,7 @@ def mlflow_stack(
         {
             "api": {"replicas": 1},
             "autoscaling": None,
+            "ui": None,
             "config": {"env": {"MLSERVE_MODEL__POLL_INTERVAL": "2"}},
             "mlflow": {
                 "image": mlflow_image,

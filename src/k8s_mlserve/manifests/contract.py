@@ -11,6 +11,7 @@ from typing import Final
 COMMAND: Final = ("k8s-mlserve", "serve")
 TRAIN_COMMAND: Final = ("k8s-mlserve", "train")
 DRIFT_COMMAND: Final = ("k8s-mlserve", "drift")
+UI_COMMAND: Final = ("k8s-mlserve", "ui")
 
 PORT: Final = 8000
 PORT_NAME: Final = "http"
@@ -19,6 +20,12 @@ LIVENESS_PATH: Final = "/health"
 READINESS_PATH: Final = "/ready"
 STARTUP_PATH: Final = "/startup"
 METRICS_PATH: Final = "/metrics"
+
+# The web page (`k8s-mlserve ui`, a Streamlit app): its port, Streamlit's health route under the
+# page's base path, and the port of its Service.
+UI_PORT: Final = 8501
+UI_HEALTH_PATH: Final = "/_stcore/health"
+UI_SERVICE_PORT: Final = 80
 
 UID: Final = 10001
 GID: Final = 10001

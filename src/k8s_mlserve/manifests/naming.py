@@ -22,6 +22,7 @@ TRAINING: Final = "training"
 DRIFT_CHECK: Final = "drift-check"
 MLFLOW: Final = "tracking-server"
 POSTGRES: Final = "database"
+UI: Final = "ui"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class Names:
     @property
     def network_policy(self) -> str:
         return f"{self.base}-api"
+
+    @property
+    def ui(self) -> str:
+        """The web page's Deployment, Service and NetworkPolicy."""
+        return f"{self.base}-ui"
 
     @property
     def service_monitor(self) -> str:

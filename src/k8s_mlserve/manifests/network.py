@@ -1,5 +1,5 @@
-"""Networking: the API Service, the Ingress and the NetworkPolicies admitting only a server port
-from chosen pods and namespaces."""
+"""Networking: the API Service, the Ingress (with the web page's path) and the NetworkPolicies
+admitting only a server port from chosen pods and namespaces."""
 
 from __future__ import annotations
 
@@ -47,6 +47,19 @@ def build_ingress(spec: DeploymentSpec) -> client.V1Ingress | None:
             name=names(spec).api, port=client.V1ServiceBackendPort(number=spec.service.port)
         )
     )
+    paths = [
+        client.V1HTTPIngressPath(path=ingress.path, path_type=ingress.path_type, backend=backend)
+    ]
+    ui_path = spec.ui.ingress_path if spec.ui is not None and spec.ui.enabled else None
+    if ui_path is not None:
+        # Streamlit serves every route of the page under its base path: a prefix, not rewritten.
+        ui_backend = client.V1IngressBackend(
+            service=client.V1IngressServiceBackend(
+                name=names(spec).ui,
+                port=client.V1ServiceBackendPort(number=contract.UI_SERVICE_PORT),
+            )
+        )
+        paths.append(client.V1HTTPIngressPath(path=ui_path, path_type="Prefix", backend=ui_backend))
     tls = None
     if ingress.tls_secret is not None:
         tls = [client.V1IngressTLS(hosts=[ingress.host], secret_name=ingress.tls_secret)]
@@ -65,13 +78,7 @@ def build_ingress(spec: DeploymentSpec) -> client.V1Ingress | None:
             rules=[
                 client.V1IngressRule(
                     host=ingress.host,
-                    http=client.V1HTTPIngressRuleValue(
-                        paths=[
-                            client.V1HTTPIngressPath(
-                                path=ingress.path, path_type=ingress.path_type, backend=backend
-                            )
-                        ]
-                    ),
+                    http=client.V1HTTPIngressRuleValue(paths=paths),
                 )
             ],
         ),
@@ -127,11 +134,21 @@ def build_network_policy(
     )
 
 
-def build_api_network_policy(spec: DeploymentSpec) -> client.V1NetworkPolicy | None:
-    if not spec.network_policy.enabled:
-        return None
+def admitted_peers(spec: DeploymentSpec) -> list[client.V1NetworkPolicyPeer]:
+    """Who may reach the API (and the web page): ``network_policy.allow_from`` and the
+    ingress controller."""
     allowed = list(spec.network_policy.allow_from)
     if spec.ingress is not None and spec.ingress.controller is not None:
         allowed.append(spec.ingress.controller)
-    peers = [peer(spec, p) for p in allowed]
+    return [peer(spec, p) for p in allowed]
+
+
+def build_api_network_policy(spec: DeploymentSpec) -> client.V1NetworkPolicy | None:
+    if not spec.network_policy.enabled:
+        return None
+    peers = admitted_peers(spec)
+    if spec.serves_ui:
+        # The web page calls the API, whoever else allow_from admits.
+        ui_pods = client.V1LabelSelector(match_labels=naming.selector(spec, naming.UI))
+        peers.append(client.V1NetworkPolicyPeer(pod_selector=ui_pods))
     return build_network_policy(spec, names(spec).network_policy, naming.API, contract.PORT, peers)

@@ -23,6 +23,7 @@ from .network import build_api_network_policy, build_api_service, build_ingress
 from .scaling import build_autoscalers, build_disruption_budget
 from .spec import DeploymentSpec
 from .storage import build_claims
+from .ui import build_ui
 from .versions import api_version, check_supported
 from .workload import build_api_deployments, build_drift_check, build_training_job
 
@@ -76,6 +77,7 @@ def build_objects(spec: DeploymentSpec, source: SecretSource | None = None) -> l
         build_api_network_policy(spec),
         build_service_monitor(spec),
         *build_mlflow_stack(spec, source),
+        *build_ui(spec),
     ]
     return [o for o in objects if o is not None]
 

@@ -1,7 +1,8 @@
 """The deployment spec: one small YAML file per deployment, validated by pydantic.
 
 ``DeploymentSpec`` and its sections (``model`` and ``training`` in ``spec_model``, networking in
-``spec_network``, ``strategy`` in ``spec_strategy``); ``spec_loading.load_spec`` reads and
+``spec_network``, ``strategy`` in ``spec_strategy``, ``ui`` in ``spec_ui``);
+``spec_loading.load_spec`` reads and
 validates a file. Every field is described in ``docs/manifests.md``.
 """
 
@@ -41,6 +42,7 @@ from .spec_types import (
     resources,
     split_image,
 )
+from .spec_ui import Ui
 from .versions import DEFAULT_TARGET, OLDEST_SUPPORTED, KubeVersion
 
 
@@ -242,6 +244,7 @@ class DeploymentSpec(Section):
     strategy: Strategy = RollingStrategy()
     mlflow: MLflow | None = None
     drift_check: DriftCheck | None = None
+    ui: Ui | None = None
 
     @field_validator("kubernetes_version", mode="before")
     @classmethod
@@ -259,6 +262,7 @@ class DeploymentSpec(Section):
     def _coherent(self) -> DeploymentSpec:
         self._check_images()
         self._check_model_source()
+        self._check_ui()
         if self.drift_check is not None and not self.monitoring.request_log:
             raise ValueError(
                 "drift_check reads the request log: remove it, or set monitoring.request_log: true"
@@ -289,6 +293,7 @@ class DeploymentSpec(Section):
             ("training.image", self.training.image if self.training else None),
             ("mlflow.image", self.mlflow.image if self.mlflow else None),
             ("mlflow.postgres.image", self.mlflow.postgres.image if self.mlflow else None),
+            ("ui.image", self.ui.image if self.ui and self.ui.enabled else None),
         ]
         for path, ref in references:
             if ref is not None:
@@ -320,6 +325,26 @@ class DeploymentSpec(Section):
                 "model baked into the image; remove training, or set model.source to claim or "
                 "mlflow"
             )
+
+    def _check_ui(self) -> None:
+        ui = self.ui
+        if ui is None or not ui.enabled or ui.ingress_path is None:
+            return
+        if self.ingress is None:
+            raise ValueError(
+                "ui.ingress_path is a path of the Ingress: add the ingress section, or remove "
+                "ui.ingress_path"
+            )
+        if ui.ingress_path == self.ingress.path.rstrip("/"):
+            raise ValueError(
+                f"ui.ingress_path ({ui.ingress_path}) is the API's ingress.path; give the page a "
+                "path of its own, e.g. /ui"
+            )
+
+    @property
+    def serves_ui(self) -> bool:
+        """Whether the spec deploys the web page (a ``ui`` section, enabled)."""
+        return self.ui is not None and self.ui.enabled
 
     def variants(self) -> list[tuple[str, Variant]]:
         """The colour or track variants of the strategy, with their spec paths."""

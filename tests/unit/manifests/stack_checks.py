@@ -1,8 +1,9 @@
 """Semantic checks over a rendered stack, written independently of the builders.
 
 They read plain manifests and the server's documented contract (port 8000, ``/health``,
-``/ready``, ``/startup``, secrets read from ``MLSERVE_SECRETS_DIR``), and return a list of
-problems, empty for a sound stack.
+``/ready``, ``/startup``, secrets read from ``MLSERVE_SECRETS_DIR``) and the web page's
+(``k8s-mlserve ui --url ... --secrets-dir ...`` on Streamlit's port 8501 and health route), and
+return a list of problems, empty for a sound stack.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ SERVER_PORT = 8000
 PROBE_PATHS = {"startupProbe": "/startup", "readinessProbe": "/ready", "livenessProbe": "/health"}
 SERVE_COMMAND = ["k8s-mlserve", "serve"]
 BAKED_MODEL_DIR = "/opt/k8s-mlserve/model"  # a model inside the image: no claim to mount
+UI_COMMAND = ["k8s-mlserve", "ui"]
+UI_PORT = 8501
+UI_HEALTH_PATH = "/_stcore/health"
 
 
 @dataclass
@@ -152,6 +156,58 @@ def _pod_security_problems(template: PodTemplate) -> list[str]:
     return problems
 
 
+def _option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args[:-1] else None
+
+
+def _ui_problems(
+    template: PodTemplate, by_kind: dict[str, dict[str, Manifest]], api_pods: list[PodTemplate]
+) -> list[str]:
+    """The page reaches the API Service, reads the Secret where it is mounted, answers its
+    probes, and the API's NetworkPolicies let it in."""
+    problems = []
+    volumes = {v["name"]: v for v in template.spec.get("volumes", [])}
+    for c in template.containers:
+        if c.get("command") != UI_COMMAND:
+            continue
+        args = c.get("args", [])
+        url = _option(args, "--url") or ""
+        host, _, port = url.removeprefix("http://").partition(":")
+        service = by_kind.get("Service", {}).get(host)
+        if service is None or int(port or 80) not in [p["port"] for p in service["spec"]["ports"]]:
+            problems.append(f"{template.owner}: --url {url} is no port of a rendered Service")
+        elif not any(_matches(service["spec"]["selector"], t.labels) for t in api_pods):
+            problems.append(f"{template.owner}: --url {url} is not a Service of the API pods")
+        secrets_dir = _option(args, "--secrets-dir")
+        secret_mounts = [
+            m["mountPath"]
+            for m in c.get("volumeMounts", [])
+            if "secret" in volumes.get(m["name"], {})
+        ]
+        if secrets_dir not in [*secret_mounts, None] or (secret_mounts and secrets_dir is None):
+            problems.append(
+                f"{template.owner}: --secrets-dir {secrets_dir}, secrets mounted at {secret_mounts}"
+            )
+        health = f"{_option(args, '--base-path') or ''}{UI_HEALTH_PATH}"
+        for probe in ("readinessProbe", "livenessProbe"):
+            get = c.get(probe, {}).get("httpGet", {})
+            if get.get("path") != health or _port_number(c, get.get("port")) != UI_PORT:
+                problems.append(f"{template.owner}: {probe} is {get}, expected {health} on 8501")
+    for name, np in by_kind.get("NetworkPolicy", {}).items():
+        if not any(
+            _matches(np["spec"]["podSelector"].get("matchLabels", {}), t.labels) for t in api_pods
+        ):
+            continue
+        peers = [p for rule in np["spec"].get("ingress", []) for p in rule.get("from", [])]
+        if not any(
+            "namespaceSelector" not in p
+            and _matches(p.get("podSelector", {}).get("matchLabels") or {}, template.labels)
+            for p in peers
+        ):
+            problems.append(f"NetworkPolicy/{name}: does not admit the pods of {template.owner}")
+    return problems
+
+
 def check_stack(manifests: list[Manifest], external: External | None = None) -> list[str]:
     """Every problem found in a rendered stack."""
     external = external or External()
@@ -233,6 +289,10 @@ def check_stack(manifests: list[Manifest], external: External | None = None) -> 
             config.update({e["name"]: e["value"] for e in c.get("env", []) if "value" in e})
         if t.serves_api:
             problems += _api_problems(t, config)
+
+    for t in templates:
+        if any(c.get("command") == UI_COMMAND for c in t.containers):
+            problems += _ui_problems(t, by_kind, api_pods)
 
     for kind in ("Deployment", "StatefulSet"):
         for name, d in by_kind.get(kind, {}).items():

@@ -114,3 +114,30 @@ def test_statefulset_without_its_headless_service_or_claim_template(
     problems = check_stack(broken)
     assert "StatefulSet/diabetes-postgres: serviceName names no headless Service" in problems
     assert "StatefulSet/diabetes-postgres: mount data has no volume" in problems
+
+
+def test_the_page_must_reach_the_api_and_answer_its_probes(stack: list[dict[str, Any]]) -> None:
+    broken = copy.deepcopy(stack)
+    ui = _find(broken, "Deployment", "diabetes-ui")["spec"]["template"]["spec"]["containers"][0]
+    ui["args"][ui["args"].index("--url") + 1] = "http://diabetes:80"
+    ui["args"][ui["args"].index("--secrets-dir") + 1] = "/secrets"
+    ui["livenessProbe"]["httpGet"]["path"] = "/health"
+    problems = check_stack(broken)
+    owner = "Deployment/diabetes-ui"
+    assert f"{owner}: --url http://diabetes:80 is no port of a rendered Service" in problems
+    assert any(p.startswith(f"{owner}: --secrets-dir /secrets") for p in problems)
+    assert any(p.startswith(f"{owner}: livenessProbe is") for p in problems)
+    ui["args"][ui["args"].index("--url") + 1] = "http://diabetes-ui:80"
+    assert f"{owner}: --url http://diabetes-ui:80 is not a Service of the API pods" in (
+        check_stack(broken)
+    )
+
+
+def test_the_api_network_policy_must_admit_the_page(stack: list[dict[str, Any]]) -> None:
+    broken = copy.deepcopy(stack)
+    rule = _find(broken, "NetworkPolicy", "diabetes-api")["spec"]["ingress"][0]
+    rule["from"] = [{"podSelector": {"matchLabels": {"app": "frontend"}}}]
+    problems = check_stack(broken)
+    assert "NetworkPolicy/diabetes-api: does not admit the pods of Deployment/diabetes-ui" in (
+        problems
+    )

@@ -245,6 +245,7 @@ def test_the_postgres_statefulset_is_awaited_before_training_and_the_api(tmp_pat
     assert waits == [
         "wait StatefulSet/diabetes-postgres",
         "wait Deployment/diabetes-mlflow",
+        "wait Deployment/diabetes-ui",  # the example's web page, which needs no model to start
         next(e for e in waits if e.startswith("wait Job/diabetes-train")),
         "wait Deployment/diabetes",
     ]
@@ -272,4 +273,5 @@ def test_a_deployed_stack_waits_for_its_statefulset_and_deployments(tmp_path: Pa
         "wait StatefulSet/diabetes-postgres",
         "wait Deployment/diabetes",
         "wait Deployment/diabetes-mlflow",
+        "wait Deployment/diabetes-ui",
     ]

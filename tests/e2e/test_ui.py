@@ -1,0 +1,144 @@
+"""The diabetes example's web page on a real cluster: its Service answers Streamlit's health route
+and serves the page, its pods run locked down and reach the API Service (through the API's
+NetworkPolicy where policies are enforced), and a prediction made in a browser comes back from the
+model.
+
+The stack is the session's diabetes stack, shared with ``test_examples`` (without its MLflow
+stack, one API pod). The server image must include the ``ui`` extra
+(``K8S_MLSERVE_IMAGE_EXTRAS='[mlflow,ui]'``). The browser test needs Debian's ``chromium`` and
+``chromium-driver`` and skips, naming what is missing, without them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from k8s_mlserve.testing.stack import DeployedStack
+
+from .helpers import SERVER_UID, fetch_in_pod, run_in_pod
+
+UI_SELECTOR = "app.kubernetes.io/component=ui"
+WAIT = 90.0  # seconds for the page to render or answer; a bound, not a measurement
+
+
+@pytest.fixture(scope="module")
+def stack(diabetes_stack: DeployedStack) -> DeployedStack:
+    """The session's diabetes stack (conftest.DIABETES), which test_examples reads too."""
+    assert diabetes_stack.spec.serves_ui, "the diabetes example no longer enables ui"
+    return diabetes_stack
+
+
+@pytest.fixture(scope="module")
+def page(stack: DeployedStack) -> Iterator[str]:
+    """The page's Service, port-forwarded: its local base URL."""
+    with stack.port_forward(f"{stack.name}-ui", 80) as forward:
+        yield forward.url
+
+
+def _ui_pod(stack: DeployedStack) -> str:
+    pods = stack.cluster.pods(stack.namespace, UI_SELECTOR)
+    assert pods, stack.diagnostics()
+    return str(pods[0]["metadata"]["name"])
+
+
+def test_the_page_is_healthy_and_served_through_its_service(page: str) -> None:
+    health = httpx.get(f"{page}/_stcore/health", timeout=30.0)
+    assert health.status_code == 200, health.text
+    assert health.text == "ok"
+    index = httpx.get(f"{page}/", timeout=30.0)
+    assert index.status_code == 200
+    assert "text/html" in index.headers["content-type"]
+    assert '<div id="root">' in index.text
+
+
+def test_the_page_runs_as_the_server_user_on_a_read_only_root(stack: DeployedStack) -> None:
+    pod = _ui_pod(stack)
+
+    def run(*command: str) -> tuple[int, str]:
+        result = run_in_pod(stack.cluster, stack.namespace, pod, *command)
+        return result.returncode, (result.stdout + result.stderr).strip()
+
+    assert run("id", "-u") == (0, str(SERVER_UID))
+    code, output = run("touch", "/written-by-e2e")
+    assert code != 0, "writing to / succeeded"
+    assert "Read-only file system" in output, output
+    # Streamlit's home and temporary files, and the Secret the API reads its keys from
+    assert run("touch", "/tmp/written-by-e2e") == (0, "")
+    code, output = run("ls", "/etc/k8s-mlserve/secrets")
+    assert (code, sorted(output.split())) == (0, ["auth__api_keys", "auth__monitoring_token"])
+
+
+def test_the_page_reaches_the_api_service_it_is_given(stack: DeployedStack) -> None:
+    # On a cluster enforcing NetworkPolicies, through the API's policy, which admits the page.
+    url = f"http://{stack.name}:{stack.spec.service.port}/ready"
+    answer = fetch_in_pod(stack.cluster, stack.namespace, _ui_pod(stack), url, timeout=10.0)
+    assert answer.status == 200, answer
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium with Debian's chromedriver; never a downloaded one."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    missing = [
+        name for name, path in (("chromium", chromium), ("chromedriver", driver_path)) if not path
+    ]
+    if missing:
+        pytest.skip(
+            f"{' and '.join(missing)} not found on PATH (apt-get install chromium "
+            "chromium-driver) to open the page in a browser"
+        )
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--window-size=1280,2000",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=str(driver_path))
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_a_prediction_made_in_a_browser(page: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shot = tmp_path / "ui.png"
+    print(f"screenshot of the page: {shot}")
+    wait = WebDriverWait(browser, WAIT)
+    try:
+        browser.get(f"{page}/")
+        # The sidebar says the API answered the page's readiness check, with the key it read.
+        wait.until(lambda b: "Ready: yes" in b.find_element(By.TAG_NAME, "body").text)
+        submit = wait.until(
+            ec.element_to_be_clickable(
+                (By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button')
+            )
+        )
+        submit.click()
+        answer = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".st-key-answer")))
+        wait.until(lambda _: "Answered by model version" in answer.text)
+        assert "Prediction" in answer.text, answer.text
+        assert "Risk level" in answer.text, answer.text
+    finally:
+        browser.save_screenshot(str(shot))
