@@ -25,6 +25,7 @@ OTHER_VARIABLES = frozenset(
         SECRETS_DIR_VARIABLE,  # the secrets directory itself
         "MLSERVE_API_KEY",  # `k8s-mlserve predict` and `k8s-mlserve ui`
         "MLSERVE_UI_URL",  # `k8s-mlserve ui`: the server the page talks to
+        "MLSERVE_UI_INPUTS",  # `k8s-mlserve ui` → its page: number boxes or sliders
         "MLSERVE_UI_MONITORING_TOKEN",  # `k8s-mlserve ui` → its page: the Drift tab's token
         # What the generated manifests tell a training container.
         "MLSERVE_TRAINING_OUTPUT",

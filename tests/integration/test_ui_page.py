@@ -420,3 +420,45 @@ def test_under_a_base_path_the_page_and_its_health_move_there(
     ):
         assert page.url.endswith("/ui")
         assert httpx.get(f"{page.url}/", timeout=30).status_code == 200
+
+
+def test_with_sliders_the_workshop_page_answers_for_the_example_row(
+    registries: dict[str, Path], secrets_dir: Path, browser: Any, tmp_path: Path
+) -> None:
+    """The diabetes workshop's page: a slider per input across its training range, Predict, and
+    the answer with its probability and risk level, the example row as the starting point."""
+    _require_streamlit()
+    env = {"MLSERVE_MODEL__PATH": str(registries["diabetes"])}
+    shot = tmp_path / "ui-sliders.png"
+    print(f"screenshot of the page: {shot}")
+    with (
+        ServerProcess(env, secrets_dir=secrets_dir, api_key=API_KEYS[0]) as server,
+        Page(
+            "--url",
+            server.url,
+            "--secrets-dir",
+            str(secrets_dir),
+            "--inputs",
+            "sliders",
+            home=tmp_path / "home",
+        ) as page,
+    ):
+        from selenium.webdriver.common.by import By
+
+        page_driver = Driver(browser, page.url)
+        try:
+            example = _example(server)
+            sliders = page_driver.wait.until(
+                lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid='stSlider']") or None
+            )
+            assert len(sliders) == len(example) == 8
+            assert browser.find_elements(By.CSS_SELECTOR, "[data-testid='stNumberInput']") == []
+            expected = _predict(server, example)
+            page_driver.press("Predict")
+            version = f"Answered by model version {expected['model_version']} in "
+            text = page_driver.text_of(".st-key-answer", version)
+            lines = text.splitlines()
+            assert all(line in lines for line in _expected_lines(expected)), (text, expected)
+            assert f"Probability: {expected['probability']:.1%}" in text
+        finally:
+            browser.save_screenshot(str(shot))

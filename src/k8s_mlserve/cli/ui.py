@@ -16,6 +16,8 @@ from ..ui import APP_PATH
 from ..ui.environment import (
     API_KEY_VARIABLE,
     DEFAULT_URL,
+    INPUTS,
+    INPUTS_VARIABLE,
     TOKEN_VARIABLE,
     URL_VARIABLE,
     PageConfig,
@@ -61,6 +63,13 @@ def register(subparsers: Any) -> None:
         "--port", type=int, default=DEFAULT_PORT, help=f"port of the page (default: {DEFAULT_PORT})"
     )
     parser.add_argument(
+        "--inputs",
+        choices=INPUTS,
+        default="numbers",
+        help="how numbers are entered: boxes with +/- buttons, or sliders across the range seen "
+        "in training (default: numbers)",
+    )
+    parser.add_argument(
         "--base-path",
         default="",
         help="path the page is served under, e.g. /ui behind an Ingress path; its health check "
@@ -74,7 +83,9 @@ def page_config(args: argparse.Namespace) -> PageConfig:
     key = token = None
     if args.secrets_dir is not None:
         key, token = read_secrets(args.secrets_dir)
-    return PageConfig(url=args.url, api_key=args.api_key or key, monitoring_token=token)
+    return PageConfig(
+        url=args.url, api_key=args.api_key or key, monitoring_token=token, inputs=args.inputs
+    )
 
 
 def streamlit_command(
@@ -106,7 +117,7 @@ def streamlit_command(
     env = {
         k: v
         for k, v in environ.items()
-        if k not in (URL_VARIABLE, API_KEY_VARIABLE, TOKEN_VARIABLE)
+        if k not in (URL_VARIABLE, API_KEY_VARIABLE, TOKEN_VARIABLE, INPUTS_VARIABLE)
     }
     env.update(page_config(args).to_environ())
     return argv, env

@@ -67,6 +67,22 @@ def field_input(field: Field) -> Any:
             key=key,
             help="values seen in training",
         )
+    elif config.inputs == "sliders" and field.bounded:
+        assert field.minimum is not None  # bounded
+        assert field.maximum is not None
+        integer = field.kind == "integer"
+        cast = int if integer else float
+        low, high = cast(field.minimum), cast(field.maximum)
+        entered = st.slider(
+            field.name,
+            min_value=low,
+            max_value=high,
+            value=min(max(cast(field.default), low), high),
+            step=1 if integer else float(field.step()),
+            format=None if integer else field.number_format(),
+            key=key,
+            help=_range_help(field),
+        )
     elif field.kind == "integer":
         entered = st.number_input(
             field.name,

@@ -7,13 +7,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from ..manifests.contract import API_KEYS_FILE, MONITORING_TOKEN_FILE
 
 URL_VARIABLE = "MLSERVE_UI_URL"
 API_KEY_VARIABLE = "MLSERVE_API_KEY"
 TOKEN_VARIABLE = "MLSERVE_UI_MONITORING_TOKEN"  # noqa: S105 - a variable name
+INPUTS_VARIABLE = "MLSERVE_UI_INPUTS"
 DEFAULT_URL = "http://127.0.0.1:8000"
+# How numbers are entered: boxes with +/- buttons, or sliders across the training range.
+Inputs = Literal["numbers", "sliders"]
+INPUTS: tuple[Inputs, ...] = get_args(Inputs)
 
 
 @dataclass(frozen=True)
@@ -23,20 +28,23 @@ class PageConfig:
     url: str = DEFAULT_URL
     api_key: str | None = None
     monitoring_token: str | None = None
+    inputs: Inputs = "numbers"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> PageConfig:
         """Read the variables ``to_environ`` sets."""
         env = os.environ if environ is None else environ
+        inputs = env.get(INPUTS_VARIABLE) or "numbers"
         return cls(
             url=env.get(URL_VARIABLE) or DEFAULT_URL,
             api_key=env.get(API_KEY_VARIABLE) or None,
             monitoring_token=env.get(TOKEN_VARIABLE) or None,
+            inputs="sliders" if inputs == "sliders" else "numbers",
         )
 
     def to_environ(self) -> dict[str, str]:
         """The variables that carry this configuration to the page's process."""
-        env = {URL_VARIABLE: self.url}
+        env = {URL_VARIABLE: self.url, INPUTS_VARIABLE: self.inputs}
         if self.api_key:
             env[API_KEY_VARIABLE] = self.api_key
         if self.monitoring_token:

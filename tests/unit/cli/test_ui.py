@@ -28,7 +28,7 @@ def test_the_page_runs_headless_on_the_asked_address_without_usage_statistics() 
     assert options["--server.address"] == "0.0.0.0"
     assert options["--server.port"] == "9000"
     assert options["--browser.gatherUsageStats"] == "false"
-    assert env == {"MLSERVE_UI_URL": "http://api:8000"}
+    assert env == {"MLSERVE_UI_URL": "http://api:8000", "MLSERVE_UI_INPUTS": "numbers"}
     assert APP_PATH.is_file()
 
 
@@ -58,8 +58,19 @@ def test_an_explicit_key_wins_over_the_secrets_directory(tmp_path: Path) -> None
 
 
 def test_stale_page_variables_of_the_caller_are_replaced() -> None:
-    _, env = _command(environ={"MLSERVE_UI_MONITORING_TOKEN": "old", "MLSERVE_UI_URL": "x"})
-    assert env == {"MLSERVE_UI_URL": "http://127.0.0.1:8000"}
+    _, env = _command(
+        environ={
+            "MLSERVE_UI_MONITORING_TOKEN": "old",
+            "MLSERVE_UI_URL": "x",
+            "MLSERVE_UI_INPUTS": "y",
+        }
+    )
+    assert env == {"MLSERVE_UI_URL": "http://127.0.0.1:8000", "MLSERVE_UI_INPUTS": "numbers"}
+
+
+def test_sliders_are_asked_for_on_the_command_line() -> None:
+    _, env = _command("--inputs", "sliders")
+    assert env["MLSERVE_UI_INPUTS"] == "sliders"
 
 
 def test_help_loads_neither_streamlit_nor_pandas() -> None:

@@ -14,7 +14,10 @@ def test_the_configuration_survives_the_trip_through_the_environment() -> None:
 
 def test_without_variables_the_page_talks_to_a_local_server_without_credentials() -> None:
     assert PageConfig.from_environ({}) == PageConfig(DEFAULT_URL, None, None)
-    assert PageConfig().to_environ() == {"MLSERVE_UI_URL": DEFAULT_URL}
+    assert PageConfig().to_environ() == {
+        "MLSERVE_UI_URL": DEFAULT_URL,
+        "MLSERVE_UI_INPUTS": "numbers",
+    }
 
 
 def test_the_first_key_and_the_token_of_a_secrets_directory(tmp_path: Path) -> None:
@@ -30,3 +33,8 @@ def test_comma_separated_keys_as_the_server_reads_them(tmp_path: Path) -> None:
 
 def test_a_secrets_directory_without_the_files_gives_nothing(tmp_path: Path) -> None:
     assert read_secrets(tmp_path) == (None, None)
+
+
+def test_sliders_travel_to_the_page_and_anything_else_means_number_boxes() -> None:
+    assert PageConfig.from_environ(PageConfig(inputs="sliders").to_environ()).inputs == "sliders"
+    assert PageConfig.from_environ({"MLSERVE_UI_INPUTS": "knobs"}).inputs == "numbers"
