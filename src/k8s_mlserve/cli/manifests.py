@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..manifests.spec import DeploymentSpec
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +38,12 @@ def register(subparsers: Any) -> None:
         choices=("blue", "green"),
         help="blue-green only: render with this colour live (overrides strategy.live)",
     )
+    parser.add_argument(
+        "--rules-file",
+        metavar="PATH",
+        help="also write the alert rules of monitoring.alerts to PATH, as a Prometheus rules "
+        "file (for a Prometheus without the Operator; see docs/monitoring.md)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -59,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         strategy = spec.strategy.model_copy(update={"live": args.live})
         spec = spec.model_copy(update={"strategy": strategy})
     manifests = render(spec)
+    if args.rules_file is not None:
+        _write_rules(spec, args.rules_file)
     for caveat in caveats(spec):
         print(f"warning: {caveat}", file=sys.stderr)
     if args.output_dir is None:
@@ -77,3 +88,17 @@ def run(args: argparse.Namespace) -> int:
     paths = write_directory(manifests, args.output_dir)
     print(f"wrote {len(paths)} files to {args.output_dir}", file=sys.stderr)
     return 0
+
+
+def _write_rules(spec: DeploymentSpec, path: str) -> None:
+    from pathlib import Path
+
+    from ..errors import ConfigurationError
+    from ..manifests.alerts import rules_file
+
+    if not spec.monitoring.alerts.enabled:
+        raise ConfigurationError(
+            "--rules-file: monitoring.alerts.enabled is false; remove it to have alert rules"
+        )
+    Path(path).write_text(rules_file(spec), encoding="utf-8")
+    print(f"wrote the alert rules to {path}", file=sys.stderr)

@@ -67,6 +67,10 @@ class Names:
     def service_monitor(self) -> str:
         return self.base
 
+    @property
+    def prometheus_rule(self) -> str:
+        return self.base
+
     def training_job(self, version: str | None, digest: str | None = None) -> str:
         """``NAME-train[-VERSION][-DIGEST]``, at most 63 characters (a label value, for the
         ``job-name`` label of its pods); the digest is always whole."""

@@ -15,6 +15,7 @@ import yaml
 from kubernetes import client
 
 from ..errors import ConfigurationError
+from .alerts import build_prometheus_rule
 from .config import SecretSource, build_api_secret, build_config_map
 from .mlflow_stack import build_mlflow_stack
 from .monitoring import build_service_monitor
@@ -44,6 +45,7 @@ KIND_ORDER: Final = (
     "PodDisruptionBudget",
     "NetworkPolicy",
     "ServiceMonitor",
+    "PrometheusRule",
 )
 _FIRST_KEYS: Final = ("apiVersion", "kind", "metadata", "name", "namespace")
 
@@ -76,6 +78,7 @@ def build_objects(spec: DeploymentSpec, source: SecretSource | None = None) -> l
         build_disruption_budget(spec),
         build_api_network_policy(spec),
         build_service_monitor(spec),
+        build_prometheus_rule(spec),
         *build_mlflow_stack(spec, source),
         *build_ui(spec),
     ]

@@ -19,6 +19,7 @@ from pydantic import (
 
 from ..errors import ConfigurationError
 from . import contract
+from .spec_alerts import Alerts
 from .spec_model import Model, ModelSource, Training
 from .spec_network import Ingress, NetworkPolicy, Peer, Service
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
@@ -160,8 +161,8 @@ class DisruptionBudget(Section):
 
 
 class Monitoring(Section):
-    """How Prometheus scrapes the API (a ServiceMonitor, or pod annotations), and the request
-    log."""
+    """How Prometheus scrapes the API (a ServiceMonitor, or pod annotations), its alert rules,
+    and the request log."""
 
     service_monitor: bool = Field(
         False,
@@ -183,6 +184,7 @@ class Monitoring(Section):
         description="log each predicted row's features to the logs claim (the drift check reads "
         "them); false keeps no record of requests",
     )
+    alerts: Alerts = Alerts()
 
 
 class Postgres(Section):

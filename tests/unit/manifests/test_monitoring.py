@@ -116,8 +116,11 @@ def test_a_monitored_stack_is_valid_and_sound(target: str) -> None:
     data.update(monitoring={"service_monitor": True}, kubernetes_version=target)
     manifests = render(parse_spec(data), counting_source())
     assert check_stack(manifests, External(secrets={data["ingress"]["tls_secret"]})) == []
-    # The ServiceMonitor is a custom resource: the Kubernetes schemas do not know it.
-    builtin = [m for m in manifests if m["kind"] != "ServiceMonitor"]
+    # The ServiceMonitor and PrometheusRule are custom resources: the Kubernetes schemas do not
+    # know them.
+    custom = {"ServiceMonitor", "PrometheusRule"}
+    assert custom <= {m["kind"] for m in manifests}
+    builtin = [m for m in manifests if m["kind"] not in custom]
     assert [e for m in builtin for e in validate(m, target)] == []
 
 

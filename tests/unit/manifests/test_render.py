@@ -45,7 +45,7 @@ def test_order_is_namespace_config_storage_workloads_services_policies_monitorin
         "workloads": {"Job", "CronJob", "Deployment", "StatefulSet"},
         "services": {"Service", "Ingress"},
         "policies": {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"},
-        "monitoring": {"ServiceMonitor"},
+        "monitoring": {"ServiceMonitor", "PrometheusRule"},
     }
     seen = [next(g for g, members in groups.items() if k in members) for k in kinds[1:]]
     assert list(dict.fromkeys(seen)) == list(groups)
