@@ -21,6 +21,7 @@ The tree (the server chooses each HTTP status in one place, ``server.errors``)::
         ├── NotFoundError           the request names a model, version or feature not served
         ├── RequestTooLargeError    the body, or its number of rows, is over the limit
         └── ValidationError         the rows do not match the model's input schema
+            └── QueryParameterError     a query parameter has a value the route does not take
 """
 
 from __future__ import annotations
@@ -133,3 +134,10 @@ class ValidationError(RequestError):
             for e in errors[:5]
         )
         super().__init__(summary or "invalid input")
+
+
+class QueryParameterError(ValidationError):
+    """A query parameter has a value the route does not take."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__([FieldError(name, message)])

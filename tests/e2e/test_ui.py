@@ -119,13 +119,15 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 
 def test_a_prediction_made_in_a_browser(page: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     shot = tmp_path / "ui.png"
     print(f"screenshot of the page: {shot}")
-    wait = WebDriverWait(browser, WAIT)
+    # The page redraws elements as it loads: one found a moment ago may be gone; look again.
+    wait = WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,))
     try:
         browser.get(f"{page}/")
         # The sidebar says the API answered the page's readiness check, with the key it read.

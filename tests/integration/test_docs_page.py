@@ -89,13 +89,15 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 def test_swagger_ui_authorizes_and_predicts_in_a_browser(
     server: ServerProcess, browser: Any, tmp_path: Path
 ) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     shot = tmp_path / "docs.png"
     print(f"screenshot of /docs: {shot}")
-    wait = WebDriverWait(browser, WAIT)
+    # The page redraws elements as it loads: one found a moment ago may be gone; look again.
+    wait = WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
     def visible(selector: str, root: Any = None) -> Any:
         if root is None:

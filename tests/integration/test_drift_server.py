@@ -88,11 +88,22 @@ def _send(server: ServerProcess, frame: pd.DataFrame) -> None:
         assert response.status_code == 200, response.text
 
 
-def _drift(server: ServerProcess) -> dict[str, Any]:
-    response = server.client.get("/drift", headers=MONITORING)
+def _drift(server: ServerProcess, *, histograms: bool = False) -> dict[str, Any]:
+    url = "/drift?histograms=true" if histograms else "/drift"
+    response = server.client.get(url, headers=MONITORING)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def _share_above(report: dict[str, Any], feature: str, side: str, threshold: float) -> float:
+    """The share of ``side``'s values (reference or current) in bins that start at or above."""
+    histogram = next(h for h in report["histograms"] if h["name"] == feature)
+    counts = histogram[side]
+    above = sum(
+        c for c, start in zip(counts, histogram["edges"], strict=False) if start >= threshold
+    )
+    return float(above) / float(sum(counts))
 
 
 def _gauges(server: ServerProcess) -> dict[tuple[str, str], float]:
@@ -117,6 +128,11 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
 
     assert process.client.get("/drift").status_code == 401
     assert _drift(process)["verdict"] == "insufficient data"
+    refused = process.client.get("/drift?histograms=maybe", headers=MONITORING)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"] == [
+        {"field": "histograms", "message": "must be true or false, got 'maybe'"}
+    ]
 
     # Ordinary traffic: new rows from the same population.
     _send(process, new)
@@ -126,6 +142,15 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
     assert report["prediction"]["drifted"] is False
     assert report["verdict"] == "no drift"
     assert report["model_version"] == "v1"
+    assert "histograms" not in report
+    train, _, _ = diabetes_split
+    median = float(train["Glucose"].median())
+    same = _drift(process, histograms=True)
+    assert [h["name"] for h in same["histograms"]] == list(train.columns)
+    glucose = next(h for h in same["histograms"] if h["name"] == "Glucose")
+    assert sum(glucose["current"]) == len(new)
+    reference_above = _share_above(same, "Glucose", "reference", median)
+    assert abs(_share_above(same, "Glucose", "current", median) - reference_above) < 0.15
     wait_for(
         lambda: _gauges(process).get(("mlserve_drift_window_rows", "")) == len(new),
         timeout=10,
@@ -143,6 +168,10 @@ def test_shifted_traffic_turns_the_drift_report_and_the_gauges(
     assert report["prediction"]["drifted"] is True
     assert report["dataset_drift"] is False
     assert report["verdict"] == "feature drift"
+    after = _drift(process, histograms=True)
+    # The edges span both samples, so they move with the window: compare within one answer.
+    reference_above = _share_above(after, "Glucose", "reference", median)
+    assert _share_above(after, "Glucose", "current", median) > reference_above + 0.2
     wait_for(
         lambda: _gauges(process).get(("mlserve_drift_feature_drifted", "Glucose")) == 1,
         timeout=10,

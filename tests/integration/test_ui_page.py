@@ -167,10 +167,14 @@ class Driver:
     """The page as a reader uses it: by field name, button text and the page's sections."""
 
     def __init__(self, browser: Any, url: str) -> None:
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.browser = browser
-        self.wait = WebDriverWait(browser, WAIT)
+        # Streamlit redraws elements while the page runs: one found a moment ago may be gone.
+        self.wait = WebDriverWait(
+            browser, WAIT, ignored_exceptions=(StaleElementReferenceException,)
+        )
         browser.get(url)
 
     def find(self, selector: str) -> Any:
@@ -374,15 +378,38 @@ def test_a_csv_with_one_bad_row_is_scored_except_that_row(
 
 
 def test_the_drift_tab_shows_the_verdict(
-    served: tuple[str, ServerProcess, Page], browser: Any
+    served: tuple[str, ServerProcess, Page], browser: Any, tmp_path: Path
 ) -> None:
-    _, server, page = served
+    from selenium.webdriver.common.by import By
+
+    name, server, page = served
+    shot = tmp_path / f"ui-{name}-drift.png"
+    print(f"screenshot of the page: {shot}")
+    _predict(server, {"instances": _rows(server, 20)})
     page_driver = Driver(browser, page.url)
-    page_driver.tab("Drift")
-    headers = {"Authorization": f"Bearer {MONITORING_TOKEN}"}
-    verdict = server.client.get("/drift", headers=headers).json()["verdict"]
-    shown = page_driver.text_of("[data-testid='stMetric']", "Verdict")
-    assert verdict in shown
+    try:
+        page_driver.tab("Drift")
+        headers = {"Authorization": f"Bearer {MONITORING_TOKEN}"}
+        verdict = server.client.get("/drift", headers=headers).json()["verdict"]
+        shown = page_driver.text_of("[data-testid='stMetric']", "Verdict")
+        assert verdict in shown
+        # One chart per feature of the model's input, reference against current.
+        features = schema_from_openapi(server.client.get("/openapi.json").json()).names
+        charts = ".st-key-drift-charts [data-testid='stVegaLiteChart']"
+        page_driver.wait.until(
+            lambda _: len(browser.find_elements(By.CSS_SELECTOR, charts)) == len(features)
+        )
+        # Each chart has been drawn (Vega renders into a canvas or an SVG).
+        page_driver.wait.until(
+            lambda _: all(
+                chart.find_elements(By.CSS_SELECTOR, "canvas, svg")
+                for chart in browser.find_elements(By.CSS_SELECTOR, charts)
+            )
+        )
+        first = browser.find_elements(By.CSS_SELECTOR, charts)[0]
+        browser.execute_script("arguments[0].scrollIntoView()", first)  # for the screenshot
+    finally:
+        browser.save_screenshot(str(shot))
 
 
 def test_a_wrong_key_shows_the_401_message(

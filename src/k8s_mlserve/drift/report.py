@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..extras import install_hint
 from .detector import DriftReport, FeatureDrift
+from .histograms import categorical_histogram, shared_edges
 from .reference import CategoricalProfile, NumericProfile, ReferenceProfile, numeric_values
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 _REFERENCE_COLOUR = "#4c72b0"
 _CURRENT_COLOUR = "#dd8452"
-_MAX_LEVELS = 12
 
 
 def render_json(report: DriftReport) -> str:
@@ -224,15 +224,9 @@ def _plot_numeric(
     ax: Axes, reference: npt.NDArray[np.float64], current: npt.NDArray[np.float64]
 ) -> None:
     current = current[np.isfinite(current)]
-    both = np.concatenate([reference, current])
-    if both.size == 0:
+    edges = shared_edges(reference, current)
+    if not edges:
         return
-    low, high = float(both.min()), float(both.max())
-    if np.all(both == np.round(both)) and high - low <= 40:
-        # Integer values: one bin per value, centred on it.
-        edges = [float(e) for e in np.arange(low - 0.5, high + 1.5)]
-    else:
-        edges = [float(e) for e in np.histogram_bin_edges(both, bins=30)]
     if reference.size:
         ax.hist(
             reference,
@@ -256,22 +250,13 @@ def _plot_numeric(
 
 
 def _plot_categorical(ax: Axes, profile: CategoricalProfile, column: pd.Series[Any]) -> None:
-    reference = profile.shares
-    present = column[column.notna()].astype(str)
-    current = present.value_counts(normalize=True) if len(present) else pd.Series(dtype=float)
-    levels = sorted(reference, key=lambda level: -reference[level])
-    levels += sorted(str(v) for v in current.index if str(v) not in reference)
-    shown = levels[:_MAX_LEVELS]
-    ref_values = [reference.get(level, 0.0) for level in shown]
-    cur_values = [float(current.get(level, 0.0)) for level in shown]
-    if len(levels) > _MAX_LEVELS:
-        shown.append("other")
-        ref_values.append(max(0.0, 1 - sum(ref_values)))
-        cur_values.append(max(0.0, 1 - sum(cur_values)))
-    x = np.arange(len(shown))
-    ax.bar(x - 0.2, ref_values, width=0.4, color=_REFERENCE_COLOUR, alpha=0.7, label="reference")
-    ax.bar(x + 0.2, cur_values, width=0.4, color=_CURRENT_COLOUR, label="current")
-    ax.set_xticks(x, [_shorten(level) for level in shown], rotation=30, ha="right")
+    shares = categorical_histogram(profile, column)
+    x = np.arange(len(shares.levels))
+    ax.bar(
+        x - 0.2, shares.reference, width=0.4, color=_REFERENCE_COLOUR, alpha=0.7, label="reference"
+    )
+    ax.bar(x + 0.2, shares.current, width=0.4, color=_CURRENT_COLOUR, label="current")
+    ax.set_xticks(x, [_shorten(level) for level in shares.levels], rotation=30, ha="right")
     ax.set_ylabel("share", fontsize=8)
 
 

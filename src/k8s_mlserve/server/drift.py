@@ -13,13 +13,14 @@ import asyncio
 import logging
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from ..drift.histograms import FeatureHistogram, feature_histograms
 from ..drift.reference import ReferenceProfile, load_reference
 from ..drift.requestlog import RequestLogger
-from ..drift.window import DriftWindow
+from ..drift.window import DriftWindow, WindowSnapshot
 from ..errors import MLServeError, NotFoundError
 from ..inference.manager import LoadedModel
 from ..inference.predictor import Predictions, Row
@@ -29,6 +30,13 @@ if TYPE_CHECKING:  # the detector brings pandas and SciPy: built by the first co
     from ..drift.detector import DriftDetector, DriftReport
 
 log = logging.getLogger("k8s_mlserve.server")
+
+
+class DriftHistograms(NamedTuple):
+    """A drift report and the histograms of the same window."""
+
+    report: DriftReport
+    histograms: list[FeatureHistogram]
 
 
 class DriftMonitor:
@@ -120,14 +128,27 @@ class DriftMonitor:
 
     def compute(self) -> DriftReport:
         """Compare the window with the reference and update the gauges (blocking)."""
-        reference, detector = self._reference, self._detector
-        if reference is None:
+        return self._compare(self._require_reference(), self.window.snapshot())
+
+    def compute_with_histograms(self) -> DriftHistograms:
+        """``compute``, plus each feature's histograms, from one snapshot of the window."""
+        reference = self._require_reference()
+        snapshot = self.window.snapshot()
+        report = self._compare(reference, snapshot)
+        return DriftHistograms(report, feature_histograms(reference, snapshot.rows))
+
+    def _require_reference(self) -> ReferenceProfile:
+        if self._reference is None:
             raise NotFoundError(f"drift detection is unavailable: {self._unavailable}")
+        return self._reference
+
+    def _compare(self, reference: ReferenceProfile, snapshot: WindowSnapshot) -> DriftReport:
+        detector = self._detector
         if detector is None or detector.reference is not reference:
             from ..drift.detector import DriftDetector
 
             detector = self._detector = DriftDetector(reference, self.settings)
-        report = detector.compare_window(self.window)
+        report = detector.compare(snapshot.rows, snapshot.labels or None, snapshot.scores or None)
         self._publish(report)
         return report
 

@@ -8,6 +8,7 @@
 | body not all arrived within the body timeout       | `RequestTimeoutError`   | 408    |
 | body or row count over the limit                   | `RequestTooLargeError`  | 413    |
 | no rows, or rows that do not match the schema      | `ValidationError`       | 422    |
+| a query parameter the route does not take          | `QueryParameterError`   | 422    |
 | no model loaded yet                                | `ModelNotLoadedError`   | 503    |
 | anything else                                      | -                       | 500    |
 
@@ -38,6 +39,7 @@ from ..errors import (
     MLServeError,
     ModelNotLoadedError,
     NotFoundError,
+    QueryParameterError,
     RequestTimeoutError,
     RequestTooLargeError,
     UnauthorizedError,
@@ -125,7 +127,10 @@ async def handle_http(request: Request, exc: Exception) -> Response:
 
 def validation_response(request: Request, exc: ValidationError) -> Response:
     """A 422 listing the first ``MAX_DETAILS`` field errors and counting the others."""
-    message = "input does not match the model's schema"
+    if isinstance(exc, QueryParameterError):
+        message = "invalid query parameter"
+    else:
+        message = "input does not match the model's schema"
     omitted = len(exc.errors) - MAX_DETAILS
     if omitted > 0:
         message += f" ({len(exc.errors)} errors; the first {MAX_DETAILS} are listed)"

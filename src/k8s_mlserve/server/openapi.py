@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from ..drift.histograms import FeatureHistogram
 from ..inference.predictor import Predictor
 from .binary import HEADER, MEDIA_TYPE
 from .docs_page import ASSETS
@@ -255,6 +258,20 @@ def _tensor_schemas(row: dict[str, Any], max_instances: int) -> dict[str, Any]:
     }
 
 
+def _histogram_schemas() -> dict[str, Any]:
+    """``DriftHistograms`` (the list ``/drift?histograms=true`` adds) and its item schemas."""
+    schema = TypeAdapter(list[FeatureHistogram]).json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    items: dict[str, Any] = schema.pop("$defs")
+    schema["description"] = (
+        "one entry per feature, in the reference's order: numeric features as counts over "
+        "shared bin edges (the reference's sample, the window's non-missing values), "
+        "categorical ones as shares of the shown levels among non-missing values"
+    )
+    return {**items, "DriftHistograms": schema}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -440,17 +457,36 @@ def build_openapi(
                 "drift",
                 "Drift of recent inputs (monitoring token when set)",
                 {
-                    "200": _json(ok, "the drift report of this replica's window"),
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"histograms": _ref("DriftHistograms")},
+                        },
+                        "the drift report of this replica's window; with histograms=true also "
+                        "`histograms`",
+                    ),
                     **_errors(
                         False,
                         *watched,
                         404,
+                        422,
                         503,
                         s401=watched_401,
                         s404="drift detection is disabled, or unavailable for this version",
+                        s422="histograms is neither true nor false",
                     ),
                 },
                 security=monitoring_security,
+                parameters=[
+                    {
+                        "name": "histograms",
+                        "in": "query",
+                        "required": False,
+                        "description": "also return, per feature, the reference and current "
+                        "distributions the HTML report plots",
+                        "schema": {"type": "boolean", "default": False},
+                    }
+                ],
             )
         },
         "/openapi.json": {
@@ -637,6 +673,7 @@ def build_openapi(
         },
         "Error": _ERROR,
         "ProtocolError": _PROTOCOL_ERROR,
+        **_histogram_schemas(),
         **_tensor_schemas(row, max_instances),
     }
     return {

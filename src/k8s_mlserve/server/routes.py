@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from ..__version__ import __version__
-from ..errors import NotFoundError
+from ..errors import NotFoundError, QueryParameterError
 from ..inference.predictor import Predictor
 from .body import extract_instances, parse_json, read_body
 from .docs_page import CACHE_CONTROL, asset, render_docs
@@ -120,11 +120,24 @@ async def drift(request: Request) -> Response:
     monitor = state.drift
     if not monitor.settings.enabled:
         raise NotFoundError("drift detection is disabled (MLSERVE_DRIFT__ENABLED=false)")
+    with_histograms = _flag(request, "histograms")
     state.manager.require_model()
-    report = await asyncio.to_thread(monitor.compute)
-    body = report.model_dump(mode="json")
+    if with_histograms:
+        answer = await asyncio.to_thread(monitor.compute_with_histograms)
+        body = answer.report.model_dump(mode="json")
+        body["histograms"] = [h.model_dump(mode="json") for h in answer.histograms]
+    else:
+        body = (await asyncio.to_thread(monitor.compute)).model_dump(mode="json")
     body["model_version"] = monitor.model_version
     return FastJSONResponse(body)
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A true/false query parameter; absent is false."""
+    value = request.query_params.get(name, "false")
+    if value.lower() not in ("true", "false"):
+        raise QueryParameterError(name, f"must be true or false, got {value!r}")
+    return value.lower() == "true"
 
 
 async def openapi(request: Request) -> Response:

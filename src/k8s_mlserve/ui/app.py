@@ -13,6 +13,14 @@ import streamlit as st
 from k8s_mlserve.ui.answers import read_answer, title
 from k8s_mlserve.ui.batch import CsvError, read_csv, score, to_csv
 from k8s_mlserve.ui.client import ApiClient, Reply
+from k8s_mlserve.ui.drift import (
+    CURRENT,
+    CURRENT_COLOUR,
+    REFERENCE,
+    REFERENCE_COLOUR,
+    FeatureChart,
+    feature_charts,
+)
 from k8s_mlserve.ui.environment import PageConfig
 from k8s_mlserve.ui.form import Field, SchemaError, answer_fields, fields_from_openapi
 
@@ -186,7 +194,7 @@ def batch_tab(fields: list[Field]) -> None:
 
 
 def drift_tab() -> None:
-    reply = client.drift()
+    reply = client.drift(histograms=True)
     if not reply.ok or not isinstance(reply.body, dict):
         st.error(reply.message)
         return
@@ -207,6 +215,39 @@ def drift_tab() -> None:
     ]
     if table:
         st.dataframe(table)
+    charts = feature_charts(report)
+    if charts:
+        st.subheader("Distributions: reference and current")
+        with st.container(key="drift-charts"):
+            for chart in charts:
+                drift_chart(chart)
+
+
+def drift_chart(chart: FeatureChart) -> None:
+    """Reference and current shares of one feature, in the HTML report's two colours."""
+    import altair as alt  # both come with Streamlit
+    import pandas as pd
+
+    colours = alt.Color(
+        "source:N",
+        title=None,
+        sort=[REFERENCE, CURRENT],
+        scale=alt.Scale(domain=[REFERENCE, CURRENT], range=[REFERENCE_COLOUR, CURRENT_COLOUR]),
+    )
+    base = alt.Chart(pd.DataFrame(chart.rows), title=chart.title)
+    share = alt.Y("share:Q", title="share", stack=None)
+    if chart.kind == "numeric":
+        drawn = base.mark_bar(opacity=0.55).encode(
+            x=alt.X("start:Q", title=chart.name, bin="binned"), x2="end:Q", y=share, color=colours
+        )
+    else:
+        drawn = base.mark_bar().encode(
+            x=alt.X("level:N", title=chart.name, sort=None),
+            xOffset=alt.XOffset("source:N", sort=[REFERENCE, CURRENT]),
+            y=share,
+            color=colours,
+        )
+    st.altair_chart(drawn)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from k8s_mlserve.drift import build_reference
+from k8s_mlserve.drift.histograms import CategoricalHistogram, NumericHistogram
 from k8s_mlserve.errors import NotFoundError
 from k8s_mlserve.inference.manager import LoadedModel
 from k8s_mlserve.inference.predictor import Predictor
@@ -81,6 +82,22 @@ def test_the_window_follows_predictions_and_the_gauges_follow_reports(tmp_path: 
     assert monitor.compute().verdict == "insufficient data"
 
 
+def test_histograms_come_from_the_same_window_as_the_report(tmp_path: Path) -> None:
+    monitor = DriftMonitor(Settings(drift={"min_rows": 50}), CollectorRegistry())
+    model = _model(tmp_path, "v1")
+    monitor.model_swapped(model)
+    _feed(monitor, model, _rows(200, shift=2.0))
+    report, histograms = monitor.compute_with_histograms()
+    assert report.drifted_features == ["x"]
+    assert [h.name for h in histograms] == ["x", "colour"]
+    x, colour = histograms
+    assert isinstance(x, NumericHistogram)
+    assert sum(x.current) == report.window_size == 200
+    assert isinstance(colour, CategoricalHistogram)
+    assert sorted(colour.levels) == ["blue", "red"]
+    assert sum(colour.current) == pytest.approx(1.0)
+
+
 def test_without_a_reference_drift_is_unavailable_but_predictions_are_logged(
     tmp_path: Path,
 ) -> None:
@@ -91,6 +108,8 @@ def test_without_a_reference_drift_is_unavailable_but_predictions_are_logged(
     monitor.model_swapped(model)
     with pytest.raises(NotFoundError, match="without a drift reference"):
         monitor.compute()
+    with pytest.raises(NotFoundError, match="without a drift reference"):
+        monitor.compute_with_histograms()
     _feed(monitor, model, _rows(3))
     assert monitor.request_log is not None
     monitor.request_log.close()

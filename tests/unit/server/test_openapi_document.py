@@ -105,8 +105,8 @@ def test_path_parameters_are_declared_for_templated_paths(
         assert declared == set(route.param_convertors), (path, method)
         assert declared == set(re.findall(r"{(\w+)}", path))
         for parameter in op.get("parameters", []):
-            assert parameter["schema"]["type"] == "string"
             if parameter["in"] == "path":
+                assert parameter["schema"]["type"] == "string"
                 assert parameter["required"] is True
 
 
@@ -195,6 +195,7 @@ def test_successful_answers_are_documented(
         answered(c, d, "get", "/docs/static/{name}", f"/docs/static/{name}", 200)
     answered(c, d, "get", "/metrics", expected=200, headers=monitoring())
     answered(c, d, "get", "/drift", expected=200, headers=monitoring())
+    answered(c, d, "get", "/drift", "/drift?histograms=true", 200, headers=monitoring())
     answered(c, d, "post", "/predict", expected=200, json=ROW, headers=key())
     answered(c, d, "post", "/predict", expected=200, json={"instances": ROWS}, headers=key())
     answered(c, d, "get", "/v1/models", expected=200)
@@ -351,6 +352,32 @@ def test_without_a_model_the_503s_are_documented(
         answered(c, d, "get", template, url, 503)
         answered(c, d, "get", template + "/ready", url + "/ready", 503)
         answered(c, d, "post", template + "/infer", url + "/infer", 503, json=V2_INFER, headers=h)
+
+
+def test_drift_histograms_are_documented_and_a_bad_flag_is_422(
+    shared_client: InProcessApp, document: dict[str, Any]
+) -> None:
+    shared_client.post("/predict", json={"instances": ROWS}, headers=key())
+    plain = shared_client.get("/drift", headers=monitoring()).json()
+    assert "histograms" not in plain
+    url = "/drift?histograms=true"
+    answered(shared_client, document, "get", "/drift", url, 200, headers=monitoring())
+    body = shared_client.get(url, headers=monitoring()).json()
+    by_name = {h["name"]: h for h in body["histograms"]}
+    assert list(by_name) == ["x", "count", "colour"]  # the reference's features, in its order
+    assert sum(by_name["x"]["current"]) == body["window_size"]
+    assert by_name["x"]["kind"] == "numeric"
+    assert by_name["colour"]["kind"] == "categorical"
+    parameters = document["paths"]["/drift"]["get"]["parameters"]
+    assert [(p["name"], p["in"]) for p in parameters] == [("histograms", "query")]
+
+    url = "/drift?histograms=maybe"
+    answered(shared_client, document, "get", "/drift", url, 422, headers=monitoring())
+    error = shared_client.get(url, headers=monitoring()).json()["error"]
+    assert error["message"] == "invalid query parameter"
+    assert error["details"] == [
+        {"field": "histograms", "message": "must be true or false, got 'maybe'"}
+    ]
 
 
 def test_disabled_drift_documents_its_404(

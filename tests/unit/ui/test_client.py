@@ -52,6 +52,9 @@ def test_the_drift_report_needs_the_right_token(connect: ClientFactory) -> None:
     good = connect().drift()
     assert good.ok
     assert "verdict" in good.body
+    assert "histograms" not in good.body
+    drawn = connect().drift(histograms=True)
+    assert [h["name"] for h in drawn.body["histograms"]] == ["x", "count", "colour"]
     wrong = connect(monitoring_token="not-the-token").drift()
     assert wrong.status == 401
     assert "refused the drift report" in wrong.message
