@@ -6,12 +6,11 @@ model.
 The stack is the session's diabetes stack, shared with ``test_examples`` (without its MLflow
 stack, one API pod). The server image must include the ``ui`` extra
 (``K8S_MLSERVE_IMAGE_EXTRAS='[mlflow,ui]'``). The browser test needs Debian's ``chromium`` and
-``chromium-driver`` and skips, naming what is missing, without them.
+``chromium-driver`` and skips without them, naming what is missing (fails under ``CI=true``).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 
 from k8s_mlserve.testing.stack import DeployedStack
 
+from ..browser import headless_chromium
 from .helpers import SERVER_UID, fetch_in_pod, run_in_pod
 
 UI_SELECTOR = "app.kubernetes.io/component=ui"
@@ -83,39 +83,8 @@ def test_the_page_reaches_the_api_service_it_is_given(stack: DeployedStack) -> N
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium with Debian's chromedriver; never a downloaded one."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    missing = [
-        name for name, path in (("chromium", chromium), ("chromedriver", driver_path)) if not path
-    ]
-    if missing:
-        pytest.skip(
-            f"{' and '.join(missing)} not found on PATH (apt-get install chromium "
-            "chromium-driver) to open the page in a browser"
-        )
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--window-size=1280,2000",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=str(driver_path))
-    )
-    try:
+    with headless_chromium(tmp_path / "profile", purpose="open the page in a browser") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_a_prediction_made_in_a_browser(page: str, browser: Any, tmp_path: Path) -> None:

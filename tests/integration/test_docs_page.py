@@ -1,7 +1,8 @@
 """The /docs page in a real browser: Swagger UI over a real server, authorized with an API key.
 
 Headless Chromium driven by Selenium through Debian's chromedriver (``apt-get install chromium
-chromium-driver``); without them the browser test skips, naming what is missing. A screenshot of
+chromium-driver``); without them the browser test skips, naming what is missing, except under
+``CI=true``, where it fails (``tests/browser.py``). A screenshot of
 the page is saved in the test's temporary directory and its path printed.
 """
 
@@ -22,19 +23,14 @@ import pytest
 
 from k8s_mlserve.testing import ServerProcess
 
+from ..browser import headless_chromium, missing_tool
 from .conftest import API_KEYS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-DRIVER_NAMES = ("chromedriver",)
 ROOT = Path(__file__).resolve().parents[2]
 IRIS_LABELS = {"setosa", "versicolor", "virginica"}
 WAIT = 60.0  # seconds for the page to render or answer; a bound, not a measurement
-
-
-def _which(names: tuple[str, ...]) -> str | None:
-    return next((found for name in names if (found := shutil.which(name))), None)
 
 
 @pytest.fixture(scope="module")
@@ -47,43 +43,9 @@ def server(registries: dict[str, Path], secrets_dir: Path) -> Iterator[ServerPro
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium with Debian's chromedriver; never a downloaded one."""
-    chromium = _which(CHROMIUM_NAMES)
-    driver_path = _which(DRIVER_NAMES)
-    if chromium is None or driver_path is None:
-        missing = [
-            what
-            for what, found in (("chromium", chromium), ("chromedriver", driver_path))
-            if found is None
-        ]
-        pytest.skip(
-            f"{' and '.join(missing)} not found on PATH "
-            "(apt-get install chromium chromium-driver) to open /docs in a browser"
-        )
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,2400",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=driver_path)
-    )
-    try:
+    """Headless Chromium, tall enough for the operation's response."""
+    with headless_chromium(tmp_path / "profile", purpose="open /docs", height=2400) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_swagger_ui_authorizes_and_predicts_in_a_browser(
@@ -185,7 +147,7 @@ def test_the_page_assets_are_served_over_real_http(server: ServerProcess) -> Non
 def _paste(command: str) -> dict[str, Any]:
     """Run a curl command in a shell with the key in ``$API_KEY``, as a reader would."""
     if shutil.which("curl") is None:
-        pytest.skip("curl not found on PATH to run the example")
+        missing_tool("curl not found on PATH to run the example")
     result = subprocess.run(
         ["sh", "-c", command + " -sS --fail-with-body"],
         env={**os.environ, "API_KEY": API_KEYS[0]},

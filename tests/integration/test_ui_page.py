@@ -13,12 +13,11 @@ import csv
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 import pytest
@@ -27,31 +26,18 @@ from k8s_mlserve.model.schema import NumericFeature
 from k8s_mlserve.testing import ServerProcess, StopWaiting, free_port, wait_for
 from k8s_mlserve.testing.payloads import schema_from_openapi
 
+from ..browser import headless_chromium, missing_tool
 from .conftest import API_KEYS, MONITORING_TOKEN
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-DRIVER_NAMES = ("chromedriver",)
 WAIT = 60.0  # seconds for the page to render or answer; a bound, not a measurement
 EXAMPLES = ("iris", "diabetes", "churn")
 
 
-def _which(names: tuple[str, ...]) -> str | None:
-    return next((found for name in names if (found := shutil.which(name))), None)
-
-
-def _missing(what: str) -> NoReturn:
-    """Skip for a missing tool, except in CI, where the tests must run."""
-    message = f"{what} to test the web page in a browser"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def _require_streamlit() -> None:
     if importlib.util.find_spec("streamlit") is None:
-        _missing("Streamlit not installed (pip install 'k8s-mlserve[ui]')")
+        missing_tool("Streamlit not installed (pip install 'k8s-mlserve[ui]')")
 
 
 class Page:
@@ -120,47 +106,11 @@ def served(
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium with Debian's chromedriver; never a downloaded one. Downloads land in
-    ``tmp_path / "downloads"``."""
-    chromium = _which(CHROMIUM_NAMES)
-    driver_path = _which(DRIVER_NAMES)
-    if chromium is None or driver_path is None:
-        missing = [
-            what
-            for what, found in (("chromium", chromium), ("chromedriver", driver_path))
-            if found is None
-        ]
-        _missing(f"{' and '.join(missing)} not found on PATH (apt-get install chromium-driver)")
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,2000",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(argument)
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=driver_path)
-    )
-    try:
+    """Headless Chromium; downloads land in ``tmp_path / "downloads"``."""
+    with headless_chromium(
+        tmp_path / "profile", purpose="test the web page", downloads=tmp_path / "downloads"
+    ) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 class Driver:
