@@ -17,7 +17,8 @@ from ..model.bundle import read_metadata
 from ..model.registry import resolve_bundle_path
 from ..model.schema import CategoricalFeature, InputSchema, NumericFeature
 
-# The OpenAPI row schema describes a numeric range in words (the server accepts values outside).
+# The OpenAPI row schema gives a numeric range as ``x-training-minimum``/``x-training-maximum``
+# (the server accepts values outside); older servers gave it only in the field's description.
 _RANGE = re.compile(r"seen in training: (\S+) to (\S+)$")
 
 
@@ -47,9 +48,10 @@ def schema_from_openapi(document: dict[str, Any]) -> InputSchema:
         kind = inner.get("type")
         if kind not in ("integer", "number"):
             raise ValueError(f"feature {name!r} has type {kind!r}; expected a number or an enum")
-        minimum = maximum = None
+        minimum = prop.get("x-training-minimum", inner.get("x-training-minimum"))
+        maximum = prop.get("x-training-maximum", inner.get("x-training-maximum"))
         match = _RANGE.search(str(prop.get("description", "")))
-        if match:
+        if (minimum is None or maximum is None) and match:
             minimum, maximum = float(match.group(1)), float(match.group(2))
         features.append(
             NumericFeature(

@@ -29,6 +29,21 @@ def test_the_schema_is_rebuilt_from_an_openapi_document() -> None:
     assert schema_from_openapi(openapi(SCHEMA)) == SCHEMA
 
 
+def test_ranges_are_read_exactly_and_from_the_words_of_older_servers() -> None:
+    precise = InputSchema(
+        features=[NumericFeature(name="amount", dtype="float", minimum=0.0, maximum=1234567.891)]
+    )
+    # The description rounds (1.23457e+06): the x-training-* numbers do not.
+    assert schema_from_openapi(openapi(precise)) == precise
+    older = openapi(precise)
+    row = older["components"]["schemas"]["Row"]  # type: ignore[index]
+    for prop in row["properties"].values():
+        del prop["x-training-minimum"], prop["x-training-maximum"]
+    [feature] = schema_from_openapi(older).features
+    assert isinstance(feature, NumericFeature)
+    assert (feature.minimum, feature.maximum) == (0.0, 1234570.0)
+
+
 def test_an_openapi_document_without_a_row_schema_is_refused() -> None:
     with pytest.raises(ValueError, match="is a model loaded on that server"):
         schema_from_openapi({"openapi": "3.1.0", "components": {"schemas": {}}})
