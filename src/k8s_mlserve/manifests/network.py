@@ -50,7 +50,7 @@ def build_ingress(spec: DeploymentSpec) -> client.V1Ingress | None:
     paths = [
         client.V1HTTPIngressPath(path=ingress.path, path_type=ingress.path_type, backend=backend)
     ]
-    ui_path = spec.ui.ingress_path if spec.ui is not None and spec.ui.enabled else None
+    ui_path = spec.page.ingress_path if spec.page is not None else None
     if ui_path is not None:
         # Streamlit serves every route of the page under its base path: a prefix, not rewritten.
         ui_backend = client.V1IngressBackend(

@@ -295,7 +295,7 @@ class DeploymentSpec(Section):
             ("training.image", self.training.image if self.training else None),
             ("mlflow.image", self.mlflow.image if self.mlflow else None),
             ("mlflow.postgres.image", self.mlflow.postgres.image if self.mlflow else None),
-            ("ui.image", self.ui.image if self.ui and self.ui.enabled else None),
+            ("ui.image", self.page.image if self.page else None),
         ]
         for path, ref in references:
             if ref is not None:
@@ -329,8 +329,8 @@ class DeploymentSpec(Section):
             )
 
     def _check_ui(self) -> None:
-        ui = self.ui
-        if ui is None or not ui.enabled or ui.ingress_path is None:
+        ui = self.page
+        if ui is None or ui.ingress_path is None:
             return
         if self.ingress is None:
             raise ValueError(
@@ -344,9 +344,14 @@ class DeploymentSpec(Section):
             )
 
     @property
+    def page(self) -> Ui | None:
+        """The ``ui`` section when it deploys the web page (present and enabled)."""
+        return self.ui if self.ui is not None and self.ui.enabled else None
+
+    @property
     def serves_ui(self) -> bool:
         """Whether the spec deploys the web page (a ``ui`` section, enabled)."""
-        return self.ui is not None and self.ui.enabled
+        return self.page is not None
 
     def variants(self) -> list[tuple[str, Variant]]:
         """The colour or track variants of the strategy, with their spec paths."""

@@ -84,8 +84,8 @@ def _container(spec: DeploymentSpec, ui: Ui, image: str, mounts: Mounts) -> clie
 
 def build_ui_deployment(spec: DeploymentSpec) -> client.V1Deployment | None:
     """The web page's Deployment, or ``None`` without an enabled ``ui`` section."""
-    ui = spec.ui
-    if ui is None or not ui.enabled:
+    ui = spec.page
+    if ui is None:
         return None
     image = ui.image or spec.image.reference()
     mounts = mlserve_mounts(spec, models=False, logs=False, secrets=True)
