@@ -16,22 +16,44 @@ from .versions import api_version, require
 def build_api_service(spec: DeploymentSpec) -> client.V1Service:
     """ClusterIP (or NodePort) Service in front of the API pods."""
     svc = spec.service
+    return build_service(
+        spec,
+        names(spec).api,
+        naming.API,
+        service_selector(spec),
+        svc.port,
+        service_type=svc.type,
+        node_port=svc.node_port,
+    )
+
+
+def build_service(
+    spec: DeploymentSpec,
+    name: str,
+    component: str,
+    selector: dict[str, str],
+    port: int,
+    *,
+    service_type: str = "ClusterIP",
+    node_port: int | None = None,
+) -> client.V1Service:
+    """A Service of ``component``'s pods: ``port`` to their named server port."""
     return client.V1Service(
         api_version=api_version("Service", spec.kubernetes_version),
         kind="Service",
         metadata=client.V1ObjectMeta(
-            name=names(spec).api, namespace=spec.target_namespace, labels=labels(spec, naming.API)
+            name=name, namespace=spec.target_namespace, labels=labels(spec, component)
         ),
         spec=client.V1ServiceSpec(
-            type=svc.type,
-            selector=service_selector(spec),
+            type=service_type,
+            selector=selector,
             ports=[
                 client.V1ServicePort(
                     name=contract.PORT_NAME,
-                    port=svc.port,
+                    port=port,
                     target_port=contract.PORT_NAME,
                     protocol="TCP",
-                    node_port=svc.node_port,
+                    node_port=node_port,
                 )
             ],
         ),

@@ -15,7 +15,7 @@ from kubernetes import client
 from . import contract, naming
 from .config import config_hash, has_api_secret
 from .naming import labels, names
-from .network import admitted_peers, build_network_policy
+from .network import admitted_peers, build_network_policy, build_service
 from .pod import (
     Mounts,
     container_security,
@@ -120,24 +120,8 @@ def build_ui_service(spec: DeploymentSpec) -> client.V1Service | None:
     """A ClusterIP Service on port 80 in front of the page's pods."""
     if not spec.serves_ui:
         return None
-    return client.V1Service(
-        api_version=api_version("Service", spec.kubernetes_version),
-        kind="Service",
-        metadata=client.V1ObjectMeta(
-            name=names(spec).ui, namespace=spec.target_namespace, labels=labels(spec, naming.UI)
-        ),
-        spec=client.V1ServiceSpec(
-            type="ClusterIP",
-            selector=naming.selector(spec, naming.UI),
-            ports=[
-                client.V1ServicePort(
-                    name=contract.PORT_NAME,
-                    port=contract.UI_SERVICE_PORT,
-                    target_port=contract.PORT_NAME,
-                    protocol="TCP",
-                )
-            ],
-        ),
+    return build_service(
+        spec, names(spec).ui, naming.UI, naming.selector(spec, naming.UI), contract.UI_SERVICE_PORT
     )
 
 
