@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .spec_options import add_environment_option, load
+
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: kubectl's own)")
@@ -36,6 +38,7 @@ def register(subparsers: Any) -> None:
     apply.add_argument(
         "--timeout", type=float, default=600.0, help="seconds per wait with --wait (default 600)"
     )
+    add_environment_option(apply)
     _cluster_options(apply)
     apply.set_defaults(handler=run_apply)
 
@@ -58,6 +61,7 @@ def register(subparsers: Any) -> None:
         default=300.0,
         help="seconds for the pod and the copy (default: 300)",
     )
+    add_environment_option(push)
     _cluster_options(push)
     push.set_defaults(handler=run_push)
 
@@ -74,11 +78,10 @@ def _say(line: str) -> None:
 
 def run_apply(args: argparse.Namespace) -> int:
     from ..delivery.apply import apply_spec
-    from ..manifests import load_spec
     from ..manifests.caveats import caveats
 
     cluster = _cluster(args)
-    result = apply_spec(cluster, load_spec(args.spec), dry_run=args.dry_run, say=_say)
+    result = apply_spec(cluster, load(args), dry_run=args.dry_run, say=_say)
     sys.stdout.write(result.output)
     for caveat in caveats(result.spec):
         _say(f"warning: {caveat}")
@@ -114,9 +117,8 @@ def _wait(cluster: Any, namespace: str, manifests: list[dict[str, Any]], timeout
 
 def run_push(args: argparse.Namespace) -> int:
     from ..delivery.push import push_bundle
-    from ..manifests import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load(args)
     _say(f"pushing {args.bundle} to {spec.target_namespace} (models claim)")
     pushed = push_bundle(
         _cluster(args), spec, args.bundle, version=args.version, timeout=args.timeout

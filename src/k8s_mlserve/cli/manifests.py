@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .spec_options import add_environment_option, load
+
 if TYPE_CHECKING:
     from ..manifests.spec import DeploymentSpec
 
@@ -18,8 +20,17 @@ def register(subparsers: Any) -> None:
         "on stdout (for kubectl apply -f -) or as one file per object plus a kustomization.yaml.",
     )
     parser.add_argument("spec", help="the deployment spec, e.g. examples/diabetes/deploy.yaml")
+    add_environment_option(parser)
     parser.add_argument(
         "--output-dir", "-o", metavar="DIR", help="write one file per object into DIR instead"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("yaml", "kustomize"),
+        default="yaml",
+        help="yaml: the objects (on stdout, or one file each with --output-dir); kustomize: a "
+        "kustomize tree in --output-dir, DIR/base plus DIR/overlays/ENV for every environment "
+        "(default: yaml)",
     )
     parser.add_argument(
         "--kubernetes-version",
@@ -48,25 +59,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigurationError
-    from ..manifests import KubeVersion, load_spec, render, to_yaml, write_directory
+    from ..manifests import render, to_yaml, write_directory
     from ..manifests.caveats import caveats
-    from ..manifests.spec_strategy import BlueGreenStrategy
 
-    spec = load_spec(args.spec)
-    if args.kubernetes_version is not None:
-        try:
-            target = KubeVersion.parse(args.kubernetes_version)
-        except ValueError as exc:
-            raise ConfigurationError(f"--kubernetes-version: {exc}") from exc
-        spec = spec.model_copy(update={"kubernetes_version": target})
-    if args.live is not None:
-        if not isinstance(spec.strategy, BlueGreenStrategy):
-            raise ConfigurationError(
-                f"--live needs strategy blue-green; {args.spec} uses {spec.strategy.type}"
-            )
-        strategy = spec.strategy.model_copy(update={"live": args.live})
-        spec = spec.model_copy(update={"strategy": strategy})
+    if args.format == "kustomize":
+        return _write_tree(args)
+    spec = _adjusted(load(args), args)
     manifests = render(spec)
     if args.rules_file is not None:
         _write_rules(spec, args.rules_file)
@@ -90,6 +88,71 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adjusted(spec: DeploymentSpec, args: argparse.Namespace) -> DeploymentSpec:
+    """The spec with --kubernetes-version and --live applied."""
+    from ..errors import ConfigurationError
+    from ..manifests import KubeVersion
+    from ..manifests.spec_strategy import BlueGreenStrategy
+
+    if args.kubernetes_version is not None:
+        try:
+            target = KubeVersion.parse(args.kubernetes_version)
+        except ValueError as exc:
+            raise ConfigurationError(f"--kubernetes-version: {exc}") from exc
+        spec = spec.model_copy(update={"kubernetes_version": target})
+    if args.live is not None:
+        if not isinstance(spec.strategy, BlueGreenStrategy):
+            raise ConfigurationError(
+                f"--live needs strategy blue-green; {args.spec} uses {spec.strategy.type}"
+            )
+        strategy = spec.strategy.model_copy(update={"live": args.live})
+        spec = spec.model_copy(update={"strategy": strategy})
+    return spec
+
+
+def _write_tree(args: argparse.Namespace) -> int:
+    from ..errors import ConfigurationError
+    from ..manifests import load_environments
+    from ..manifests.caveats import caveats
+    from ..manifests.kustomize import write_tree
+
+    if args.output_dir is None:
+        raise ConfigurationError("--format kustomize writes a directory tree: add --output-dir DIR")
+    if args.env is not None:
+        raise ConfigurationError(
+            "--format kustomize writes the base and every environment; leave out --env"
+        )
+    others = [
+        f"--{n.replace('_', '-')}"
+        for n in ("rules_file", "scrape_config_file", "dashboard_file")
+        if getattr(args, n, None) is not None
+    ]
+    if others:
+        raise ConfigurationError(
+            f"--format kustomize: {', '.join(others)} go with a single render; run it again "
+            "with --env NAME (or none for the base)"
+        )
+    base, environments = load_environments(args.spec)
+    base = _adjusted(base, args)
+    environments = {name: _adjusted(spec, args) for name, spec in environments.items()}
+    if not environments:
+        print(
+            f"warning: {args.spec} declares no environments: the tree has only a base",
+            file=sys.stderr,
+        )
+    for name, spec in {"base": base, **environments}.items():
+        for caveat in caveats(spec):
+            print(f"warning: {name}: {caveat}", file=sys.stderr)
+    paths = write_tree(base, environments, args.output_dir)
+    listed = ", ".join(f"overlays/{name}" for name in environments) or "no overlays"
+    print(
+        f"wrote {len(paths)} files to {args.output_dir}: base, {listed} "
+        f"(kubectl kustomize {args.output_dir}/overlays/NAME)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _write_rules(spec: DeploymentSpec, path: str) -> None:
     from pathlib import Path
 
@@ -102,3 +165,4 @@ def _write_rules(spec: DeploymentSpec, path: str) -> None:
         )
     Path(path).write_text(rules_file(spec), encoding="utf-8")
     print(f"wrote the alert rules to {path}", file=sys.stderr)
+

@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .spec_options import add_environment_option, load
+
 if TYPE_CHECKING:
     from ..release.rollout import Cluster
 
@@ -28,6 +30,7 @@ def register(subparsers: Any) -> None:
     ):
         action = actions.add_parser(name, help=help_text, description=help_text)
         action.add_argument("spec", help="the deployment spec, e.g. examples/iris/deploy.yaml")
+        add_environment_option(action)
         action.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG)")
         action.add_argument("--context", help="kubeconfig context (default: the current one)")
         if name == "switch":
@@ -47,10 +50,9 @@ def _connect(args: argparse.Namespace) -> Cluster:
 
 def run(args: argparse.Namespace, connect: Connect = _connect) -> int:
     """Carry out ``args.action``; ``connect`` gives the cluster (tests pass a fake one)."""
-    from ..manifests import load_spec
     from ..release import rollout
 
-    spec = load_spec(args.spec)
+    spec = load(args)
     cluster = connect(args)
     if args.action == "status":
         print(rollout.status(cluster, spec))

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .config import SecretSource, generated_secret_keys
     from .rendering import Manifest, build_objects, render, to_yaml, write_directory
     from .spec import DeploymentSpec, for_cluster
-    from .spec_loading import load_spec, parse_spec
+    from .spec_loading import load_environments, load_spec, parse_environments, parse_spec
     from .versions import DEFAULT_TARGET, OLDEST_SUPPORTED, KubeVersion
 
 _MODULES = {
@@ -30,7 +30,9 @@ _MODULES = {
     "write_directory": "rendering",
     "DeploymentSpec": "spec",
     "for_cluster": "spec",
+    "load_environments": "spec_loading",
     "load_spec": "spec_loading",
+    "parse_environments": "spec_loading",
     "parse_spec": "spec_loading",
     "DEFAULT_TARGET": "versions",
     "OLDEST_SUPPORTED": "versions",
@@ -47,7 +49,9 @@ __all__ = [
     "build_objects",
     "for_cluster",
     "generated_secret_keys",
+    "load_environments",
     "load_spec",
+    "parse_environments",
     "parse_spec",
     "render",
     "to_yaml",

@@ -136,20 +136,38 @@ def write_directory(manifests: list[Manifest], directory: str | Path) -> list[Pa
     written = []
     for index, manifest in enumerate(manifests):
         path = directory / file_name(index, manifest)
-        text = to_yaml([manifest])
-        if manifest["kind"] == "Secret":  # it holds secret values in clear text: never readable
-            path.unlink(missing_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        else:
-            path.write_text(text, encoding="utf-8")
+        write_text(path, to_yaml([manifest]), secret=manifest["kind"] == "Secret")
         written.append(path)
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": [p.name for p in written],
-    }
     path = directory / "kustomization.yaml"
-    path.write_text(yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8")
+    write_text(path, kustomization(resources=[p.name for p in written]))
     return [*written, path]
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Writes strings of several lines (inline patches) as literal blocks."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _represent_text)
+
+
+def kustomization(**fields: Any) -> str:
+    """A ``kustomization.yaml`` with these fields."""
+    document = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", **fields}
+    return yaml.dump(document, Dumper=_BlockDumper, sort_keys=False, width=100)
+
+
+def write_text(path: Path, text: str, *, secret: bool = False) -> None:
+    """Write a manifest file; one holding secret values in clear text is readable by its owner
+    only, from the moment it exists."""
+    if not secret:
+        path.write_text(text, encoding="utf-8")
+        return
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

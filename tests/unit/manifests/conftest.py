@@ -57,8 +57,10 @@ def make_spec(**overrides: Any) -> DeploymentSpec:
 
 def variation(data: dict[str, Any], strategy: str, mlflow: bool) -> dict[str, Any]:
     """An example turned to another strategy, with or without the MLflow stack, and with every
-    optional object (ingress, drift check, autoscaling where allowed) switched on."""
+    optional object (ingress, drift check, autoscaling where allowed) switched on; the base only
+    (its environments are overrides written for the example as it is)."""
     d = copy.deepcopy(data)
+    d.pop("environments", None)
     d["strategy"] = {
         "rolling": {"type": "rolling"},
         "blue-green": {"type": "blue-green", "live": "green", "green": {"image_tag": "0.2.0"}},
