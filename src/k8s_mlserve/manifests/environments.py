@@ -2,15 +2,16 @@
 
 A spec's ``environments`` maps a name (``staging``, ``production``) to a mapping written like the
 spec itself. :func:`merge` lays it over the base: mappings merge key by key, anything else (a
-scalar, a list) replaces the base's value, and ``null`` removes an optional section
-(``autoscaling: null``). A mapping with another ``type`` than the base's (``strategy: {type:
-canary, ...}`` over a blue-green base) replaces it whole: the fields of one type mean nothing to
-another. The result is validated as a whole spec, so an environment is checked
-exactly like a spec file.
+scalar, a list, ``null``) replaces the base's value: ``null`` removes an optional section
+(``autoscaling: null``) or a secret (``secrets: {api_keys: null}``). A mapping with another
+``type`` than the base's (``strategy: {type: canary, ...}`` over a blue-green base) replaces it
+whole: the fields of one type mean nothing to another. The result is validated as a whole spec,
+so an environment is checked exactly like a spec file.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -24,15 +25,14 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` laid over ``base``: mappings merge, other values replace, ``None`` deletes."""
-    merged = dict(base)
+    """``override`` laid over ``base`` (neither is changed): mappings merge key by key unless
+    their ``type`` differs, anything else replaces, ``None`` included."""
+    merged = copy.deepcopy(dict(base))
     for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        elif _same_type(merged.get(key), value):
+        if _same_type(merged.get(key), value):
             merged[key] = merge(merged[key], value)
         else:
-            merged[key] = value
+            merged[key] = copy.deepcopy(value)
     return merged
 
 

@@ -56,7 +56,9 @@ def json_patch(old: Any, new: Any, path: list[str] | None = None) -> list[dict[s
         return ops
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [
-            op for i, (a, b) in enumerate(zip(old, new, strict=True)) for op in json_patch(a, b, [*path, str(i)])
+            op
+            for i, (a, b) in enumerate(zip(old, new, strict=True))
+            for op in json_patch(a, b, [*path, str(i)])
         ]
     return [{"op": "replace", "path": _pointer(path), "value": new}]
 

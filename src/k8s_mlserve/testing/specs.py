@@ -9,7 +9,6 @@ last and win.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import secrets
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import yaml
 
 from ..manifests import DeploymentSpec, KubeVersion, parse_spec
 from ..manifests.contract import MODELS_MOUNT, PORT_NAME
+from ..manifests.environments import merge
 
 COMPONENT = "app.kubernetes.io/component"
 DATASETS_DIR = ".datasets"
@@ -30,16 +30,10 @@ class StackError(RuntimeError):
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in: mappings merge key by key, anything else replaces
-    (``None`` included, which resets an optional section)."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in overrides.items():
-        current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+    """``base`` with ``overrides`` merged in, the way a spec's environments are: mappings merge
+    key by key (a section of another ``type`` replaces), anything else replaces (``None``
+    included, which resets an optional section)."""
+    return merge(base, overrides)
 
 
 def split_image(reference: str) -> tuple[str, str | None]:

@@ -40,6 +40,7 @@ from ..kube.portforward import PortForward
 from ..kube.waiting import wait_for
 from ..manifests import DeploymentSpec, render
 from ..manifests.contract import API_KEYS_FILE, MONITORING_TOKEN_FILE
+from ..manifests.environments import select
 from ..model.bundle import is_bundle
 from .loader import ImageLoader
 from .specs import (
@@ -192,10 +193,13 @@ class StackDeployer:
         overrides: Mapping[str, Any] | None = None,
         namespace: str | None = None,
         image: str | None = None,
+        environment: str | None = None,
     ) -> DeploymentSpec:
         """The spec as deployed (see ``specs.stack_spec``): an example name, a spec file or a
-        mapping, adapted to this cluster and image, in ``namespace`` or a fresh one."""
+        mapping, for one of its ``environments`` if named, adapted to this cluster and image, in
+        ``namespace`` or a fresh one."""
         data, base_dir = read_spec_data(source, self.examples_dir)
+        data = select(data, environment, source=str(data.get("name", "stack")))
         if data.get("mlflow") is not None and self.stack_images is not None:
             mlflow_image, postgres_image = self.stack_images()
             images = {"mlflow": {"image": mlflow_image, "postgres": {"image": postgres_image}}}
@@ -261,10 +265,12 @@ class StackDeployer:
         keep_namespace: bool | None = None,
         timeout: float | None = None,
         image: str | None = None,
+        environment: str | None = None,
     ) -> Iterator[DeployedStack]:
         """Deploy, yield the running stack, then clean up (see the module docstring). ``image``
-        replaces the stack image (e.g. one from ``bake``)."""
-        spec = self.build_spec(source, overrides=overrides, image=image)
+        replaces the stack image (e.g. one from ``bake``); ``environment`` deploys one of the
+        spec's environments (the test's ``overrides`` still come last)."""
+        spec = self.build_spec(source, overrides=overrides, image=image, environment=environment)
         keep = self.keep_namespace if keep_namespace is None else keep_namespace
         manifests = render(spec)
         namespace = spec.target_namespace

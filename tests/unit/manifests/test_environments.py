@@ -52,6 +52,7 @@ def test_mappings_merge_lists_replace_and_null_removes() -> None:
     override = {"api": {"resources": {"limits": {"memory": "1Gi"}}}, "labels": None, "x": [1]}
     assert merge(base, override) == {
         "api": {"replicas": 2, "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}},
+        "labels": None,
         "x": [1],
     }
     assert base["labels"] == {"a": "1"}  # the base is left as it was
@@ -79,9 +80,18 @@ def test_an_environment_is_the_base_with_its_overrides() -> None:
     assert dev.name == base.name
 
 
+def test_an_environment_without_api_keys_serves_without_authentication() -> None:
+    data = minimal(environments={"dev": {"secrets": {"api_keys": None}}})
+    base, dev = parse_spec(data), parse_spec(data, environment="dev")
+    assert base.secrets.api_keys is not None
+    assert dev.secrets.api_keys is None
+    config = {m["kind"]: m for m in render(dev, counting_source())}["ConfigMap"]["data"]
+    assert config["MLSERVE_AUTH__REQUIRED"] == "false"
+
+
 def test_an_unknown_environment_lists_the_declared_ones() -> None:
     data = minimal(environments={"staging": {}, "production": {}})
-    with pytest.raises(ConfigurationError, match="no environment 'prod'.*staging, production"):
+    with pytest.raises(ConfigurationError, match=r"no environment 'prod'.*staging, production"):
         parse_spec(data, environment="prod")
     with pytest.raises(ConfigurationError, match="declares: none"):
         parse_spec(minimal(), environment="staging")
@@ -115,7 +125,8 @@ def test_the_diabetes_example_declares_staging_and_production() -> None:
     assert set(environments) == {"staging", "production"}
     staging, production = environments["staging"], environments["production"]
     assert (staging.target_namespace, staging.api.replicas) == ("diabetes-staging", 1)
-    assert staging.autoscaling is None and not staging.disruption_budget.enabled
+    assert staging.autoscaling is None
+    assert not staging.disruption_budget.enabled
     assert staging.config.log_level == "debug"
     assert production.target_namespace == "diabetes-production"
     assert production.autoscaling is not None
@@ -255,7 +266,8 @@ def test_the_overlay_carries_only_what_the_environment_changes(tmp_path: Path) -
     assert "/spec/template/metadata/annotations/" + CONFIG_HASH.replace("/", "~1") in paths
     assert "/spec/replicas" in paths
     secrets = sorted((tmp_path / "base").glob("*-secret-*.yaml"))
-    assert secrets and all(p.stat().st_mode & 0o077 == 0 for p in secrets)
+    assert secrets
+    assert all(p.stat().st_mode & 0o077 == 0 for p in secrets)
 
 
 # --- the command line ----------------------------------------------------------------------
