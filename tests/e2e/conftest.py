@@ -57,8 +57,11 @@ def mlflow_image(mlserve_stack_images: Callable[[], tuple[str, str]]) -> str:
     return mlserve_stack_images()[0]
 
 
-# The diabetes example as test_examples and test_ui share it: one API pod, no MLflow stack (that
-# is test_mlflow's), and its web page. Deployed once for the session: a stack is minutes of CI.
+# The diabetes example's staging environment as test_drift, test_environments, test_examples and
+# test_ui share it: one API pod (one drift window sees all the traffic), no MLflow stack (that is
+# test_mlflow's), its web page, and a drift-check CronJob that test_drift starts itself (the
+# schedule only has to be valid). Deployed once for the session: a stack is minutes of CI.
+DIABETES_ENVIRONMENT = "staging"
 DIABETES: dict[str, Any] = {
     "api": {"replicas": 1},
     "mlflow": None,
@@ -70,11 +73,21 @@ DIABETES: dict[str, Any] = {
             "limits": {"cpu": "1", "memory": "512Mi"},
         }
     },
+    "drift_check": {
+        "schedule": "0 0 1 1 *",
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+    },
 }
 
 
 @pytest.fixture(scope="session")
 def diabetes_stack(mlserve_deploy: StackDeployer) -> Iterator[DeployedStack]:
-    """The diabetes example with its page, deployed once for every suite that reads it."""
-    with mlserve_deploy.deploy("diabetes", overrides=deep_merge(SMALL, DIABETES)) as deployed:
+    """The diabetes example's staging environment with its page, deployed once for every suite
+    that reads it."""
+    with mlserve_deploy.deploy(
+        "diabetes", environment=DIABETES_ENVIRONMENT, overrides=deep_merge(SMALL, DIABETES)
+    ) as deployed:
         yield deployed

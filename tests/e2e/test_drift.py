@@ -1,11 +1,10 @@
 """Drift on a real cluster: shifted traffic through the deployed API shows on ``/drift``, and the
 drift-check CronJob, run now as a Job over the request logs on the logs claim, fails with exit
-code 1 naming the feature that moved."""
+code 1 naming the feature that moved. Runs on the session's diabetes stack."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,9 @@ import pandas as pd
 import pytest
 
 from k8s_mlserve.testing.options import MlserveOptions
-from k8s_mlserve.testing.specs import deep_merge
-from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
+from k8s_mlserve.testing.stack import DeployedStack
 from k8s_mlserve.training.examples import diabetes
 
-from .conftest import SMALL
 from .helpers import exit_codes, job_condition, wait_for_job_end
 
 FEATURES = diabetes.FEATURES
@@ -26,27 +23,15 @@ SHIFT = 60
 ROWS = 300  # above the default minimum window of 100 rows, for a clear verdict
 BATCH = 50
 
-OVERRIDES: dict[str, Any] = {
-    "api": {"replicas": 1},  # one window sees all the traffic
-    "mlflow": None,
-    "model": {"registered_name": None},
-    "autoscaling": None,
-    "ui": None,
-    # The test starts the check itself; the schedule only has to be valid.
-    "drift_check": {
-        "schedule": "0 0 1 1 *",
-        "resources": {
-            "requests": {"cpu": "50m", "memory": "256Mi"},
-            "limits": {"cpu": "1", "memory": "1Gi"},
-        },
-    },
-}
-
-
 @pytest.fixture(scope="module")
-def stack(mlserve_deploy: StackDeployer) -> Iterator[DeployedStack]:
-    with mlserve_deploy.deploy("diabetes", overrides=deep_merge(SMALL, OVERRIDES)) as deployed:
-        yield deployed
+def stack(diabetes_stack: DeployedStack) -> DeployedStack:
+    """The session's diabetes stack (conftest.DIABETES: one API pod, a drift-check CronJob).
+
+    This module comes first among its users (files run in name order), so the drift window and
+    the request log hold the shifted rows, and at most a few rows of the other suites after them.
+    """
+    assert diabetes_stack.objects("CronJob"), "the shared diabetes stack lost its drift check"
+    return diabetes_stack
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ CUSTOMER = {**churn.EXAMPLE_ROW, "TotalCharges": 29.85}
 
 # Fewer pods than the examples ask for, to fit a small node: iris keeps one pod per colour,
 # churn one stable and one canary pod; diabetes is the session's shared stack (conftest.DIABETES:
-# one pod, without its MLflow stack, with its page).
+# one pod of its staging environment, without its MLflow stack, with its page).
 OVERRIDES: dict[str, dict[str, Any]] = {
     "iris": {"api": {"replicas": 1}},
     "churn": {"api": {"replicas": 2}},
