@@ -55,6 +55,17 @@ def register(subparsers: Any) -> None:
         help="also write the alert rules of monitoring.alerts to PATH, as a Prometheus rules "
         "file (for a Prometheus without the Operator; see docs/monitoring.md)",
     )
+    parser.add_argument(
+        "--scrape-config-file",
+        metavar="PATH",
+        help="also write a Prometheus scrape_configs job for the API to PATH (for a Prometheus "
+        "without the Operator; see docs/monitoring.md)",
+    )
+    parser.add_argument(
+        "--dashboard-file",
+        metavar="PATH",
+        help="also write the Grafana dashboard of the API to PATH, as JSON to import",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -68,6 +79,14 @@ def run(args: argparse.Namespace) -> int:
     manifests = render(spec)
     if args.rules_file is not None:
         _write_rules(spec, args.rules_file)
+    if args.scrape_config_file is not None:
+        from ..manifests.scrape_config import scrape_config_file
+
+        _write_file(args.scrape_config_file, scrape_config_file(spec), "the scrape configuration")
+    if args.dashboard_file is not None:
+        from ..manifests.dashboard import dashboard_json
+
+        _write_file(args.dashboard_file, dashboard_json(spec), "the Grafana dashboard")
     for caveat in caveats(spec):
         print(f"warning: {caveat}", file=sys.stderr)
     if args.output_dir is None:
@@ -166,3 +185,9 @@ def _write_rules(spec: DeploymentSpec, path: str) -> None:
     Path(path).write_text(rules_file(spec), encoding="utf-8")
     print(f"wrote the alert rules to {path}", file=sys.stderr)
 
+
+def _write_file(path: str, text: str, what: str) -> None:
+    from pathlib import Path
+
+    Path(path).write_text(text, encoding="utf-8")
+    print(f"wrote {what} to {path}", file=sys.stderr)

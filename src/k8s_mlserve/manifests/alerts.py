@@ -30,13 +30,19 @@ _NOT_SERVED: Final = (
 )
 
 
-def _selector(spec: DeploymentSpec, *extra: str) -> str:
+def series_selector(spec: DeploymentSpec, *extra: str) -> str:
+    """The PromQL label matchers of this deployment's series, plus ``extra`` matchers."""
     chosen = spec.monitoring.alerts.selector
     if chosen is None:
         chosen = {"namespace": spec.target_namespace, "service": names(spec).api}
     # PromQL string literals take Go's escapes, which JSON's are a subset of.
     matchers = [f"{key}={json.dumps(value)}" for key, value in chosen.items()]
     return "{" + ", ".join([*matchers, *extra]) + "}"
+
+
+def served_selector(spec: DeploymentSpec, *extra: str) -> str:
+    """The matchers of this deployment's answers to users (no probes, no scrapes)."""
+    return series_selector(spec, f'route!~"{"|".join(_NOT_SERVED)}"', *extra)
 
 
 def _rule(
@@ -67,9 +73,9 @@ def alert_rules(spec: DeploymentSpec) -> list[dict[str, Any]]:
     if not alerts.enabled:
         return []
     name = spec.name
-    every = _selector(spec)
-    served = _selector(spec, f'route!~"{"|".join(_NOT_SERVED)}"')
-    errors = _selector(spec, f'route!~"{"|".join(_NOT_SERVED)}"', 'status=~"5.."')
+    every = series_selector(spec)
+    served = served_selector(spec)
+    errors = served_selector(spec, 'status=~"5.."')
     requests = "mlserve_http_requests_total"
     buckets = "mlserve_http_request_duration_seconds_bucket"
     rules = [

@@ -71,6 +71,11 @@ class Names:
     def prometheus_rule(self) -> str:
         return self.base
 
+    @property
+    def dashboard(self) -> str:
+        """The ConfigMap holding the Grafana dashboard."""
+        return f"{self.base}-dashboard"
+
     def training_job(self, version: str | None, digest: str | None = None) -> str:
         """``NAME-train[-VERSION][-DIGEST]``, at most 63 characters (a label value, for the
         ``job-name`` label of its pods); the digest is always whole."""

@@ -17,6 +17,7 @@ from kubernetes import client
 from ..errors import ConfigurationError
 from .alerts import build_prometheus_rule
 from .config import SecretSource, build_api_secret, build_config_map
+from .dashboard import build_dashboard_config_map
 from .mlflow_stack import build_mlflow_stack
 from .monitoring import build_service_monitor
 from .naming import labels
@@ -79,6 +80,7 @@ def build_objects(spec: DeploymentSpec, source: SecretSource | None = None) -> l
         build_api_network_policy(spec),
         build_service_monitor(spec),
         build_prometheus_rule(spec),
+        build_dashboard_config_map(spec),
         *build_mlflow_stack(spec, source),
         *build_ui(spec),
     ]

@@ -20,6 +20,7 @@ from pydantic import (
 from ..errors import ConfigurationError
 from . import contract
 from .spec_alerts import Alerts
+from .spec_dashboard import Dashboard
 from .spec_model import Model, ModelSource, Training
 from .spec_network import Ingress, NetworkPolicy, Peer, Service
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
@@ -162,7 +163,7 @@ class DisruptionBudget(Section):
 
 class Monitoring(Section):
     """How Prometheus scrapes the API (a ServiceMonitor, or pod annotations), its alert rules,
-    and the request log."""
+    the Grafana dashboard, and the request log."""
 
     service_monitor: bool = Field(
         False,
@@ -185,6 +186,7 @@ class Monitoring(Section):
         "them); false keeps no record of requests",
     )
     alerts: Alerts = Alerts()
+    dashboard: Dashboard = Dashboard()
 
 
 class Postgres(Section):

@@ -40,8 +40,8 @@ class ServerMetrics:
         self._by_label: dict[Any, Any] = {}  # label -> its child of ``predictions``
         self.model_info = Gauge(
             "mlserve_model_info",
-            "The served model (value 1).",
-            ["name", "version", "algorithm", "source"],
+            "The served model (value 1); sha256 is the model file's digest, to 12 digits.",
+            ["name", "version", "algorithm", "source", "sha256"],
             registry=self.registry,
         )
         self.model_loaded = Gauge(
@@ -80,5 +80,7 @@ class ServerMetrics:
             version=meta.version,
             algorithm=meta.algorithm or "",
             source=model.source,
+            # A bundle published again under the same version shows as a change too.
+            sha256=meta.sha256[:12],
         ).set(1)
         self.model_loaded.set(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -124,9 +125,11 @@ def test_the_served_model_is_described_and_failed_reloads_counted(
                 ("version", "v1"),
                 ("algorithm", "logreg"),
                 ("source", "fake source"),
+                ("sha256", toy_bundle.metadata.sha256[:12]),
             }
         ): 1.0
     }
+    assert re.fullmatch(r"[0-9a-f]{12}", toy_bundle.metadata.sha256[:12])
     samples = scrape(client)
     assert by_labels(samples, "mlserve_model_info") == described
     assert value(samples, "mlserve_model_loaded") == 1
