@@ -133,7 +133,7 @@ class AuthSettings(BaseModel):
         default_factory=list, description="keys accepted on /predict; none: auth is off"
     )
     monitoring_token: SecretStr | None = Field(
-        None, description="token required on /metrics and /drift; none: open"
+        None, description="token required on /metrics, /drift and /shadow; none: open"
     )
     required: bool | None = Field(
         None,
@@ -240,6 +240,32 @@ class RequestLogSettings(BaseModel):
     backups: int = Field(5, ge=0)
 
 
+class ShadowSettings(BaseModel):
+    """Shadow scoring: a challenger compared with the served model (see docs/shadow.md)."""
+
+    model: str | None = Field(
+        None,
+        description="the challenger: models:/NAME@ALIAS, models:/NAME/VERSION or runs:/... "
+        "(MLflow), a bundle or registry directory (a path with a '/'), or a version of the "
+        "registry directory model.path (e.g. v2); unset: no shadow scoring",
+    )
+    sample_rate: float = Field(
+        0.1, ge=0, le=1, description="share of validated requests the challenger also scores"
+    )
+    queue_size: int = Field(
+        1000,
+        ge=1,
+        description="requests waiting to be scored by the challenger; more are dropped (counted)",
+    )
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _strip_model(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+
 class MLflowSettings(BaseModel):
     """MLflow tracking server used to resolve model URIs."""
 
@@ -265,6 +291,7 @@ class Settings(BaseSettings):
     response: ResponseSettings = Field(default_factory=ResponseSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     request_log: RequestLogSettings = Field(default_factory=RequestLogSettings)
+    shadow: ShadowSettings = Field(default_factory=ShadowSettings)
     mlflow: MLflowSettings = Field(default_factory=MLflowSettings)
 
     _unknown_names: tuple[UnknownName, ...] = PrivateAttr(default=())

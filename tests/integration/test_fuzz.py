@@ -56,6 +56,7 @@ EVERY_ROUTE = {
     "GET /startup",
     "GET /metrics",
     "GET /drift",
+    "GET /shadow",
     "GET /openapi.json",
     "GET /docs",
     "GET /docs/static/{name}",

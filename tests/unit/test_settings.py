@@ -163,3 +163,30 @@ def test_waiting_for_the_model_path_defaults_to_being_in_kubernetes(
     assert load_settings(tmp_path).model.wait_for_path is waits
     overridden = load_settings(tmp_path, {"model": {"path": tmp_path / "m"}})
     assert overridden.model.wait_for_path is waits
+
+
+def test_shadow_scoring_is_off_unless_a_challenger_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = load_settings(tmp_path)
+    assert (settings.shadow.model, settings.shadow.sample_rate) == (None, 0.1)
+    assert settings.shadow.queue_size == 1000
+    monkeypatch.setenv("MLSERVE_SHADOW__MODEL", " models:/iris-model@challenger ")
+    monkeypatch.setenv("MLSERVE_SHADOW__SAMPLE_RATE", "0.25")
+    monkeypatch.setenv("MLSERVE_SHADOW__QUEUE_SIZE", "10")
+    settings = load_settings(tmp_path)
+    assert settings.shadow.model == "models:/iris-model@challenger"
+    assert (settings.shadow.sample_rate, settings.shadow.queue_size) == (0.25, 10)
+    assert settings.unknown_names == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MLSERVE_SHADOW__SAMPLE_RATE", "1.5"), ("MLSERVE_SHADOW__QUEUE_SIZE", "0")],
+)
+def test_shadow_settings_out_of_range_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings(tmp_path)

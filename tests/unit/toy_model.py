@@ -65,6 +65,18 @@ def write_toy_bundle(path: Path, version: str = "v1") -> Path:
     )
 
 
+def write_toy_challenger(path: Path, version: str = "c1") -> Path:
+    """A challenger for the toy model: fitted to another rule (the colour does not count), so
+    the two disagree on some rows (``ROWS[3]``)."""
+    frame, _ = toy_frame()
+    encode = ColumnTransformer(
+        [("numbers", "passthrough", ["x", "count"]), ("colour", OneHotEncoder(), ["colour"])]
+    )
+    model = Pipeline([("prepare", encode), ("classify", LogisticRegression())])
+    model.fit(frame, np.where(frame["x"] > 0, "yes", "no"))
+    return write_bundle(path, model, frame, name="toy-challenger", version=version)
+
+
 def record_scikit_learn(bundle: Path, version: str | None) -> Path:
     """Rewrite ``metadata.json`` as if ``bundle`` had been written with scikit-learn ``version``.
 

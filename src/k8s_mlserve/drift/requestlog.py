@@ -4,6 +4,8 @@ Each line is ``{"ts", "features", "prediction", "score", "model_version"}``: the
 row, never headers, keys or tokens. Each process writes its own file, ``requests-<host>.jsonl``
 by default (the pod name in Kubernetes), so replicas sharing a volume never interleave or rotate
 each other's files; rotated files are ``<name>.jsonl.1`` (newest) to ``<name>.jsonl.<backups>``.
+Lines of other records carry a ``type`` (``log_record``; e.g. ``"shadow"``, a challenger's
+answers beside the champion's) and are passed over when rows are read back.
 
 Logging must never fail a prediction: I/O errors are counted and reported through the standard
 ``logging`` module, at most once per hundred failures.
@@ -106,14 +108,31 @@ class RequestLogger:
                 self._written += len(rows)
         except (OSError, TypeError, ValueError) as exc:
             # orjson.JSONEncodeError is a TypeError; zip(strict=True) raises ValueError.
+            self._failed(exc)
+            return False
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        with self._lock:
+            self._errors += 1
+            count = self._errors
+            self._close()
+        if count == 1 or count % _REPORT_EVERY == 0:
+            logger.warning("request log %s: write failed (%d so far): %s", self.path, count, exc)
+
+    def log_record(self, record: Mapping[str, Any]) -> bool:
+        """Append one line holding ``record`` (with its ``type`` and the time); False on failure."""
+        if "type" not in record:
+            raise ValueError("a record needs a 'type', which tells it from a row's line")
+        try:
+            data = orjson.dumps(
+                {"type": record["type"], "ts": self._clock(), **record},
+                option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY,
+            )
             with self._lock:
-                self._errors += 1
-                count = self._errors
-                self._close()
-            if count == 1 or count % _REPORT_EVERY == 0:
-                logger.warning(
-                    "request log %s: write failed (%d so far): %s", self.path, count, exc
-                )
+                self._write(data)
+        except (OSError, TypeError) as exc:
+            self._failed(exc)
             return False
         return True
 
@@ -217,6 +236,8 @@ def read_request_log(
                 except orjson.JSONDecodeError:
                     skipped += 1
                     continue
+                if isinstance(record, dict) and "type" in record:
+                    continue  # another kind of record (e.g. a shadow comparison), not a row
                 if not isinstance(record, dict) or not isinstance(record.get("features"), dict):
                     skipped += 1
                     continue

@@ -87,6 +87,7 @@ class ModelManager:
         *,
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
+        log_prefix: str = "",
     ) -> None:
         if not sources:
             raise MLServeError(
@@ -104,6 +105,9 @@ class ModelManager:
         self.on_swap: list[Callable[[LoadedModel], None]] = []
         self.on_reload: list[Callable[[ReloadStatus], None]] = []
         self.on_batch: list[Callable[[int], None]] = []
+        # Called with each loaded bundle before it is prepared; an exception refuses it.
+        self.checks: list[Callable[[Bundle], None]] = []
+        self._log_prefix = log_prefix
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._reload_lock = asyncio.Lock()
@@ -125,7 +129,7 @@ class ModelManager:
                     self.startup_complete = True
                     return
             self.startup_complete = True
-            log.warning("no model could be loaded; retrying in %.0fs", delay)
+            log.warning("%sno model could be loaded; retrying in %.0fs", self._log_prefix, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_max)
 
@@ -134,14 +138,23 @@ class ModelManager:
         for source in self.sources:
             try:
                 bundle = await self._in_thread(source.load)
+                self._check(bundle)
                 model = await self._prepare(bundle, source.description)
             except Exception as exc:  # every source failure is reported, never fatal
                 self.load_error = f"{source.description}: {exc}"
-                log.warning("could not load model from %s: %s", source.description, exc)
+                log.warning(
+                    "%scould not load model from %s: %s", self._log_prefix, source.description, exc
+                )
                 continue
             self._swap(model)
             self.load_error = None
-            log.info("serving %s version %s from %s", model.name, model.version, model.source)
+            log.info(
+                "%sserving %s version %s from %s",
+                self._log_prefix,
+                model.name,
+                model.version,
+                model.source,
+            )
             return True
         return False
 
@@ -174,6 +187,7 @@ class ModelManager:
                             f"version {bundle.metadata.version} is incompatible: "
                             + "; ".join(reasons)
                         )
+                self._check(bundle)
                 model = await self._prepare(bundle, source.description)
             except Exception as exc:
                 errors.append(f"{source.description}: {exc}")
@@ -184,7 +198,9 @@ class ModelManager:
             self.load_error = None
             self.startup_complete = True
             self._last_failure = None
-            log.info("reloaded (%s): now serving version %s", reason, model.version)
+            log.info(
+                "%sreloaded (%s): now serving version %s", self._log_prefix, reason, model.version
+            )
             if old is not None:
                 asyncio.get_running_loop().create_task(old.batcher.close())
             return ReloadStatus(now, True, f"now serving version {model.version}")
@@ -192,7 +208,13 @@ class ModelManager:
         # A version that keeps failing the same way is warned about once, not at every poll.
         level = logging.DEBUG if message == self._last_failure else logging.WARNING
         self._last_failure = message
-        log.log(level, "reload (%s) failed, keeping the current model: %s", reason, message)
+        log.log(
+            level,
+            "%sreload (%s) failed, keeping the current model: %s",
+            self._log_prefix,
+            reason,
+            message,
+        )
         return ReloadStatus(now, False, message)
 
     async def poll_forever(self) -> None:
@@ -234,6 +256,10 @@ class ModelManager:
             inline_rows=batching.inline_rows if predictor.runtime.name == "onnx" else 0,
         )
         return LoadedModel(predictor=predictor, batcher=batcher, source=source)
+
+    def _check(self, bundle: Bundle) -> None:
+        for check in self.checks:
+            check(bundle)
 
     def _swap(self, model: LoadedModel) -> LoadedModel | None:
         old, self.current = self.current, model  # one reference assignment: atomic for readers

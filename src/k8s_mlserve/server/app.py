@@ -19,16 +19,24 @@ from .auth import KeyChecker
 from .drift import DriftMonitor
 from .edge import Edge, ServingApp, route
 from .metrics import ServerMetrics
+from .shadow import ShadowMonitor
 from .state import ServerState
 
 log = logging.getLogger("k8s_mlserve.server")
 
 
-def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    sources: Sequence[ModelSource] | None = None,
+    challenger: ModelSource | None = None,
+) -> Starlette:
     """Build the ASGI app serving the model the settings point at.
 
     The model is loaded in the background once the app starts, so probes answer during the load:
     ``/startup`` turns 200 when the first attempt has finished, ``/ready`` when a model is served.
+    With ``shadow.model`` (or a ``challenger`` source) a challenger is loaded beside the model and
+    shadow-scores a share of the requests (docs/shadow.md).
     Each of the settings' ``unknown_names`` is logged as a warning first.
     """
     for unknown in settings.unknown_names:
@@ -39,6 +47,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
     )
     metrics = ServerMetrics()
     drift = DriftMonitor(settings, metrics.registry)
+    shadow = ShadowMonitor.create(settings, metrics.registry, drift.request_log, challenger)
     state = ServerState(
         settings=settings,
         manager=manager,
@@ -48,12 +57,14 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         ),
         metrics=metrics,
         drift=drift,
+        shadow=shadow,
     )
     manager.observers.append(metrics.observe_predictions)
     manager.on_batch.append(metrics.observe_batch)
     manager.on_swap.append(metrics.model_swapped)
     manager.observers.append(drift.observe)
     manager.on_swap.append(drift.model_swapped)
+    shadow.attach(manager)
 
     def count_failure(status: ReloadStatus) -> None:
         if not status.ok:
@@ -70,6 +81,8 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
             asyncio.create_task(manager.poll_forever(), name="poll"),
             asyncio.create_task(drift.run_forever(), name="drift"),
         ]
+        if shadow.enabled:
+            tasks.append(asyncio.create_task(shadow.run_forever(), name="shadow"))
         try:
             yield
         finally:
@@ -78,6 +91,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await manager.close()
+            await shadow.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
     route_list = [
@@ -89,6 +103,7 @@ def create_app(settings: Settings, *, sources: Sequence[ModelSource] | None = No
         route("/startup", probes.startup, "GET"),
         route("/metrics", routes.metrics, "GET"),
         route("/drift", routes.drift, "GET"),
+        route("/shadow", routes.shadow, "GET"),
         route("/openapi.json", routes.openapi, "GET"),
         route("/docs", routes.docs, "GET"),
         route("/docs/static/{name}", routes.docs_asset, "GET"),

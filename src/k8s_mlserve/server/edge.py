@@ -3,9 +3,9 @@
 ``Edge`` does, with a single wrapper of ``send``, what used to take four middlewares: it gives
 the request its id (``request_id``) and the server's state (``state.SCOPE_KEY``), counts and
 times it by route template (``metrics``), adds ``Connection: close`` once shutdown has begun,
-and turns every exception into an answer: the domain's errors and Starlette's 404/405 through
-the handlers of ``errors``, anything else into a 500 naming the request id, with the kept-alive
-connection left open.
+runs what the request left for after its answer (``after_response``), and turns every exception
+into an answer: the domain's errors and Starlette's 404/405 through the handlers of ``errors``,
+anything else into a 500 naming the request id, with the kept-alive connection left open.
 
 ``ServingApp`` is Starlette with ``Edge`` as its whole middleware stack (Starlette's own error and
 exception middlewares each wrapped ``send`` again), and ``Endpoint`` serves a route's handler as
@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import MLServeError
+from . import after_response
 from .errors import handle_error, handle_http, unexpected_response
 from .metrics import ServerMetrics
 from .request_id import IdSequence, choose_id, current_request_id
@@ -83,6 +84,7 @@ class Edge:
         scope.setdefault("state", {})["request_id"] = request_id
         scope[SCOPE_KEY] = self.state
         token = current_request_id.set(request_id)
+        later = after_response.begin()
         extra = [(_ID_HEADER, request_id.encode("ascii"))]
         status = 500
         answering = False
@@ -107,6 +109,7 @@ class Edge:
                 response = await _answer(Request(scope, receive), exc)
                 await response(scope, receive, edge_send)
         finally:
+            after_response.finish(later)  # the answer is sent: e.g. queue it for the challenger
             current_request_id.reset(token)
             self._record(scope, status, time.perf_counter() - started)
 

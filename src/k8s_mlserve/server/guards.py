@@ -1,8 +1,8 @@
 """Route guards: an endpoint that needs the API key or the monitoring token says so once.
 
 Used like ``starlette.authentication.requires``: ``@requires_key`` on the prediction and admin
-routes, ``@requires_monitoring`` on ``/metrics`` and ``/drift``. With no key configured the guard
-lets every request through (and the server says loudly that auth is off).
+routes, ``@requires_monitoring`` on ``/metrics``, ``/drift`` and ``/shadow``. With no key
+configured the guard lets every request through (and the server says loudly that auth is off).
 """
 
 from __future__ import annotations

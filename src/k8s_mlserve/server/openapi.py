@@ -258,6 +258,70 @@ def _tensor_schemas(row: dict[str, Any], max_instances: int) -> dict[str, Any]:
     }
 
 
+def _shadow_schema() -> dict[str, Any]:
+    """``ShadowReport``: the ``/shadow`` document (docs/shadow.md)."""
+    number = {"type": ["number", "null"]}
+    text = {"type": "string"}
+    model = {
+        "type": "object",
+        "properties": {"name": text, "version": text},
+        "required": ["name", "version"],
+    }
+    challenger = {
+        "type": "object",
+        "properties": {"name": text, "version": text, "uri": text},
+        "required": ["name", "version", "uri"],
+    }
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "type": "object",
+        "description": "the challenger's answers compared with the champion's since `since` "
+        "(the comparison starts over when either model's version changes)",
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "champion": {"oneOf": [model, {"type": "null"}]},
+            "challenger": {"oneOf": [challenger, {"type": "null"}]},
+            "challenger_error": {"type": ["string", "null"]},
+            "sample_rate": {"type": "number", "minimum": 0, "maximum": 1},
+            "queue_size": count,
+            "rows_scored": count,
+            "rows_dropped": count,
+            "errors": count,
+            "agreement": number,
+            "mean_abs_delta": number,
+            "max_abs_delta": number,
+            "labels": {
+                "type": "object",
+                "description": "scored rows by the champion's label, then the challenger's",
+                "additionalProperties": {"type": "object", "additionalProperties": count},
+            },
+            "latency_seconds": {
+                "type": "object",
+                "properties": {"mean": number, "p50": number, "p99": number},
+                "required": ["mean", "p50", "p99"],
+            },
+            "since": {"type": "string", "format": "date-time"},
+        },
+        "required": [
+            "enabled",
+            "champion",
+            "challenger",
+            "challenger_error",
+            "sample_rate",
+            "queue_size",
+            "rows_scored",
+            "rows_dropped",
+            "errors",
+            "agreement",
+            "mean_abs_delta",
+            "max_abs_delta",
+            "labels",
+            "latency_seconds",
+            "since",
+        ],
+    }
+
+
 def _histogram_schemas() -> dict[str, Any]:
     """``DriftHistograms`` (the list ``/drift?histograms=true`` adds) and its item schemas."""
     schema = TypeAdapter(list[FeatureHistogram]).json_schema(
@@ -346,8 +410,8 @@ def build_openapi(
 
     ``auth_enabled``: API keys are configured (the prediction and admin routes may answer 401).
     ``max_instances``: rows one request may carry (``MLSERVE_SERVER__MAX_INSTANCES``).
-    ``monitoring_enabled``: a monitoring token is set (``/metrics`` and ``/drift`` may answer
-    401); ``None`` when not known, and then they are described as possibly guarded.
+    ``monitoring_enabled``: a monitoring token is set (``/metrics``, ``/drift`` and ``/shadow``
+    may answer 401); ``None`` when not known, and then they are described as possibly guarded.
     """
     row = predictor.schema.json_schema() if predictor else {"type": "object"}
     example = predictor.schema.example_row() if predictor else {}
@@ -487,6 +551,17 @@ def build_openapi(
                         "schema": {"type": "boolean", "default": False},
                     }
                 ],
+            )
+        },
+        "/shadow": {
+            "get": _op(
+                "shadow",
+                "The challenger compared with the served model (monitoring token when set)",
+                {
+                    "200": _json(_ref("ShadowReport"), "the shadow scoring report"),
+                    **_errors(False, *watched, s401=watched_401),
+                },
+                security=monitoring_security,
             )
         },
         "/openapi.json": {
@@ -673,6 +748,7 @@ def build_openapi(
         },
         "Error": _ERROR,
         "ProtocolError": _PROTOCOL_ERROR,
+        "ShadowReport": _shadow_schema(),
         **_histogram_schemas(),
         **_tensor_schemas(row, max_instances),
     }

@@ -62,6 +62,7 @@ async def info(request: Request) -> Response:
             "GET /startup": "startup",
             "GET /metrics": "Prometheus metrics",
             "GET /drift": "drift of recent inputs against the training data",
+            "GET /shadow": "the challenger's answers compared with the model's",
             "POST /admin/reload": "load the source's current model version now",
             "POST /v2/models/{name}/infer": "Open Inference Protocol (V2); also GET /v2, ...",
             "POST /v1/models/{name}:predict": "KServe V1 protocol",
@@ -130,6 +131,13 @@ async def drift(request: Request) -> Response:
         body = (await asyncio.to_thread(monitor.compute)).model_dump(mode="json")
     body["model_version"] = monitor.model_version
     return FastJSONResponse(body)
+
+
+@requires_monitoring
+async def shadow(request: Request) -> Response:
+    """How the challenger's answers compare with the champion's (shadow scoring)."""
+    state = server_state(request)
+    return FastJSONResponse(state.shadow.report(state.manager.current))
 
 
 def _flag(request: Request, name: str) -> bool:

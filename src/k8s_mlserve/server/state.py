@@ -11,11 +11,12 @@ from ..settings import Settings
 from .auth import KeyChecker
 from .drift import DriftMonitor
 from .metrics import ServerMetrics
+from .shadow import ShadowMonitor
 
 
 @dataclass
 class ServerState:
-    """Settings, the model manager, auth, metrics and the drift monitor of one app instance."""
+    """Settings, the model manager, auth, metrics, drift and shadow scoring of one app instance."""
 
     settings: Settings
     manager: ModelManager
@@ -23,6 +24,7 @@ class ServerState:
     monitoring: KeyChecker
     metrics: ServerMetrics
     drift: DriftMonitor
+    shadow: ShadowMonitor
     shutting_down: bool = False
 
     def begin_shutdown(self) -> None:

@@ -9,8 +9,15 @@ lazily.
 from __future__ import annotations
 
 from .base import ModelSource
+from .challenger import challenger_source
 from .configured import build_sources
 from .directory import DirectorySource
 from .following import FollowingSource
 
-__all__ = ["DirectorySource", "FollowingSource", "ModelSource", "build_sources"]
+__all__ = [
+    "DirectorySource",
+    "FollowingSource",
+    "ModelSource",
+    "build_sources",
+    "challenger_source",
+]

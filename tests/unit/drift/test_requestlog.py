@@ -124,3 +124,20 @@ def test_reading_skips_cut_lines_and_filters(tmp_path: Path) -> None:
 def test_reading_a_missing_directory_says_so(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="does not exist"):
         read_request_log(tmp_path / "nowhere")
+
+
+def test_typed_records_share_the_log_and_are_not_read_as_rows(tmp_path: Path) -> None:
+    logger = RequestLogger(tmp_path, name="pod-a", clock=_clock)
+    assert logger.log([ROW], ["1"], [0.8], model_version="v3")
+    shadow = {"type": "shadow", "request_id": "r-1", "champion": {"predictions": [1]}}
+    assert logger.log_record(shadow)
+    assert not logger.log_record({"type": "shadow", "value": object()})
+    logger.close()
+    lines = [json.loads(line) for line in (tmp_path / "pod-a.jsonl").read_text().splitlines()]
+    assert lines[1] == {**shadow, "ts": _clock()}
+    assert len(lines) == 2
+    assert logger.errors == 1
+    data = read_request_log(tmp_path)
+    assert (len(data.frame), data.labels, data.skipped_lines) == (1, ["1"], 0)
+    with pytest.raises(ValueError, match="needs a 'type'"):
+        logger.log_record({"request_id": "r-2"})
