@@ -128,6 +128,11 @@ def config_data(spec: DeploymentSpec) -> dict[str, str]:
         if spec.model_source == "mlflow":
             data[contract.ENV_MODEL_URI] = model_uri(spec, spec.model.alias)
             data[contract.ENV_MODEL_CACHE_DIR] = f"{registry_dir(spec)}-mlflow-cache"
+    if spec.shadow is not None:
+        challenger = spec.shadow.reference(spec.model_source, spec.model.registered_name)
+        data[contract.ENV_SHADOW_MODEL] = challenger
+        data[contract.ENV_SHADOW_SAMPLE_RATE] = f"{spec.shadow.sample_rate:g}"
+        data[contract.ENV_SHADOW_QUEUE_SIZE] = str(spec.shadow.queue_size)
     for key, value in spec.config.env.items():
         if key in data:
             raise ConfigurationError(

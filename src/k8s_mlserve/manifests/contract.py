@@ -11,6 +11,7 @@ from typing import Final
 COMMAND: Final = ("k8s-mlserve", "serve")
 TRAIN_COMMAND: Final = ("k8s-mlserve", "train")
 DRIFT_COMMAND: Final = ("k8s-mlserve", "drift")
+ANALYZE_COMMAND: Final = ("k8s-mlserve", "rollout", "analyze")
 UI_COMMAND: Final = ("k8s-mlserve", "ui")
 
 PORT: Final = 8000
@@ -52,6 +53,9 @@ ENV_MODEL_PATH: Final = "MLSERVE_MODEL__PATH"
 ENV_MODEL_URI: Final = "MLSERVE_MODEL__URI"
 ENV_MODEL_CACHE_DIR: Final = "MLSERVE_MODEL__CACHE_DIR"
 ENV_REQUEST_LOG_DIR: Final = "MLSERVE_REQUEST_LOG__DIR"
+ENV_SHADOW_MODEL: Final = "MLSERVE_SHADOW__MODEL"
+ENV_SHADOW_SAMPLE_RATE: Final = "MLSERVE_SHADOW__SAMPLE_RATE"
+ENV_SHADOW_QUEUE_SIZE: Final = "MLSERVE_SHADOW__QUEUE_SIZE"
 ENV_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
 # What a training container is told: the registry directory to publish into, and the rest of
 # what the spec knows about the model it trains.

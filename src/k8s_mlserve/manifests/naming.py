@@ -20,6 +20,7 @@ CONFIG_HASH: Final = "k8s-mlserve/config-sha256"
 API: Final = "api"
 TRAINING: Final = "training"
 DRIFT_CHECK: Final = "drift-check"
+ANALYSIS: Final = "analysis"
 MLFLOW: Final = "tracking-server"
 POSTGRES: Final = "database"
 UI: Final = "ui"
@@ -90,6 +91,11 @@ class Names:
     @property
     def drift_check(self) -> str:
         return f"{self.base}-drift-check"
+
+    @property
+    def analysis(self) -> str:
+        """The analysis CronJob, its ConfigMap, ServiceAccount, Role and RoleBinding."""
+        return f"{self.base}-analysis"
 
     @property
     def mlflow(self) -> str:

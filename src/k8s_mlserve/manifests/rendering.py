@@ -16,6 +16,7 @@ from kubernetes import client
 
 from ..errors import ConfigurationError
 from .alerts import build_prometheus_rule
+from .analysis_job import build_analysis
 from .config import SecretSource, build_api_secret, build_config_map
 from .dashboard import build_dashboard_config_map
 from .mlflow_stack import build_mlflow_stack
@@ -36,6 +37,9 @@ KIND_ORDER: Final = (
     "ConfigMap",
     "Secret",
     "PersistentVolumeClaim",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
     "Job",
     "CronJob",
     "Deployment",
@@ -72,6 +76,7 @@ def build_objects(spec: DeploymentSpec, source: SecretSource | None = None) -> l
         *build_claims(spec),
         build_training_job(spec),
         build_drift_check(spec),
+        *build_analysis(spec),
         *build_api_deployments(spec),
         build_api_service(spec),
         build_ingress(spec),

@@ -1,7 +1,8 @@
 """The deployment spec: one small YAML file per deployment, validated by pydantic.
 
 ``DeploymentSpec`` and its sections (``model`` and ``training`` in ``spec_model``, networking in
-``spec_network``, ``strategy`` in ``spec_strategy``, ``ui`` in ``spec_ui``);
+``spec_network``, ``strategy`` in ``spec_strategy``, ``ui`` in ``spec_ui``, ``shadow`` and
+``analysis`` in ``spec_release``);
 ``spec_loading.load_spec`` reads and
 validates a file. Every field is described in ``docs/manifests.md``.
 """
@@ -23,6 +24,7 @@ from .spec_alerts import Alerts
 from .spec_dashboard import Dashboard
 from .spec_model import Model, ModelSource, Training
 from .spec_network import Ingress, NetworkPolicy, Peer, Service
+from .spec_release import Analysis, Shadow
 from .spec_strategy import BlueGreenStrategy, CanaryStrategy, RollingStrategy, Strategy, Variant
 from .spec_types import (
     AccessMode,
@@ -249,6 +251,8 @@ class DeploymentSpec(Section):
     mlflow: MLflow | None = None
     drift_check: DriftCheck | None = None
     ui: Ui | None = None
+    shadow: Shadow | None = None
+    analysis: Analysis | None = None
 
     @field_validator("kubernetes_version", mode="before")
     @classmethod
@@ -267,6 +271,7 @@ class DeploymentSpec(Section):
         self._check_images()
         self._check_model_source()
         self._check_ui()
+        self._check_release()
         if self.drift_check is not None and not self.monitoring.request_log:
             raise ValueError(
                 "drift_check reads the request log: remove it, or set monitoring.request_log: true"
@@ -343,6 +348,19 @@ class DeploymentSpec(Section):
             raise ValueError(
                 f"ui.ingress_path ({ui.ingress_path}) is the API's ingress.path; give the page a "
                 "path of its own, e.g. /ui"
+            )
+
+    def _check_release(self) -> None:
+        if self.shadow is not None:
+            self.shadow.check(self.model_source)
+        if (
+            self.analysis is not None
+            and self.shadow is None
+            and not isinstance(self.strategy, CanaryStrategy)
+        ):
+            raise ValueError(
+                "analysis judges a shadow challenger or a canary: add the shadow section, or use "
+                "strategy canary"
             )
 
     @property

@@ -55,6 +55,9 @@ _STABLE_API_VERSIONS: Final = {
     "Job": "batch/v1",
     "Ingress": "networking.k8s.io/v1",
     "NetworkPolicy": "networking.k8s.io/v1",
+    "ServiceAccount": "v1",
+    "Role": "rbac.authorization.k8s.io/v1",
+    "RoleBinding": "rbac.authorization.k8s.io/v1",
 }
 
 # feature -> (first version able to express it, what it is)

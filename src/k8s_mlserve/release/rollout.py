@@ -29,6 +29,7 @@ __all__ = [
     "Cluster",
     "CoreApi",
     "Outcome",
+    "PodApi",
     "RolloutError",
     "abort",
     "connect",
@@ -57,12 +58,33 @@ class CoreApi(Protocol):
     def patch_namespaced_service(self, name: str, namespace: str, body: Any) -> Any: ...
 
 
+class PodApi(Protocol):
+    """The part of ``kubernetes.client.CoreV1Api`` that reads pods, their answers through the
+    API server's pod proxy, and Secrets (release analysis)."""
+
+    def list_namespaced_pod(self, namespace: str, *, label_selector: str | None = None) -> Any: ...
+
+    def read_namespaced_secret(self, name: str, namespace: str) -> Any: ...
+
+    def connect_get_namespaced_pod_proxy_with_path(
+        self,
+        name: str,
+        namespace: str,
+        path: str,
+        *,
+        _preload_content: bool = True,
+        _request_timeout: float | None = None,
+        _headers: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+
 @dataclass(frozen=True)
 class Cluster:
     """The API objects a release operation talks to."""
 
     apps: AppsApi
     core: CoreApi
+    pods: PodApi | None = None  # for analysis; connect() sets it
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
@@ -87,7 +109,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
                 "--kubeconfig or set KUBECONFIG"
             ) from exc
         api = client.ApiClient(configuration)
-    return Cluster(apps=client.AppsV1Api(api), core=client.CoreV1Api(api))
+    core = client.CoreV1Api(api)
+    return Cluster(apps=client.AppsV1Api(api), core=core, pods=core)
 
 
 @dataclass(frozen=True)
@@ -98,7 +121,8 @@ class Outcome:
     message: str
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
+def as_dict(obj: Any) -> dict[str, Any]:
+    """An API object as plain data, as ``kubectl get -o json`` prints it."""
     if isinstance(obj, dict):
         return obj
     from kubernetes import client
@@ -123,7 +147,7 @@ def _call(what: str, method: Any, **kwargs: Any) -> Any:
 
 
 def _read_deployment(cluster: Cluster, name: str, namespace: str) -> dict[str, Any]:
-    return _as_dict(
+    return as_dict(
         _call(
             f"Deployment {name}",
             cluster.apps.read_namespaced_deployment,
@@ -170,7 +194,7 @@ def live_colour(cluster: Cluster, spec: DeploymentSpec) -> str:
     """The colour the API Service selects now."""
     _blue_green(spec)
     name, namespace = naming.names(spec).api, spec.target_namespace
-    service = _as_dict(
+    service = as_dict(
         _call(
             f"Service {name}", cluster.core.read_namespaced_service, name=name, namespace=namespace
         )

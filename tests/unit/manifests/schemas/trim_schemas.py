@@ -23,8 +23,11 @@ KIND_FILES = (
     "networkpolicy-networking-v1.json",
     "persistentvolumeclaim-v1.json",
     "poddisruptionbudget-policy-v1beta1.json",
+    "role-rbac-v1.json",
+    "rolebinding-rbac-v1.json",
     "secret-v1.json",
     "service-v1.json",
+    "serviceaccount-v1.json",
     "statefulset-apps-v1.json",
 )
 PREFIX = "#/definitions/"
