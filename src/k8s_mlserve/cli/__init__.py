@@ -32,6 +32,7 @@ COMMANDS = {
     "drift": "drift",
     "registry": "registry",
     "manifests": "manifests",
+    "compose": "compose",
     "rollout": "rollout",
     "apply": "cluster",
     "push": "cluster",

@@ -173,8 +173,7 @@ def mlserve_image(
         root = images.find_source_root()
         project = pytestconfig.rootpath
         if root is not None and project.resolve() == root.resolve():
-            digest = images.source_digest(root, base or "", extras, *images.environment_pins())
-            tag = f"{IMAGE_REPOSITORY}:{__version__}-{digest}"
+            tag = images.server_image_tag(root, base_image=base, extras=extras)
             if not images.image_exists(tag):
                 images.build_server_image(root, tag, base_image=base, extras=extras)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from ..__version__ import __version__
 from ..delivery.docker import DockerUnavailable, docker_problem, image_exists, image_size
 from ..delivery.image import ImageRecipe, build_image
 from ..delivery.wheel import find_source_root
@@ -21,10 +22,12 @@ __all__ = [
     "image_exists",
     "image_size",
     "project_digest",
+    "server_image_tag",
     "source_digest",
 ]
 
 LOCAL_BASE_IMAGE = "local/debian-python:bookworm"
+SERVER_IMAGE_REPOSITORY = "k8s-mlserve-test"
 
 
 def environment_pins() -> tuple[str, ...]:
@@ -54,6 +57,13 @@ def build_server_image(
         extra_pins=environment_pins(),
     )
     return build_image(recipe, timeout=timeout)
+
+
+def server_image_tag(source_root: Path, *, base_image: str | None, extras: str) -> str:
+    """The tag of the server image built from ``source_root`` by the test fixtures: by
+    content, so that every test needing the same image finds it built."""
+    digest = source_digest(source_root, base_image or "", extras, *environment_pins())
+    return f"{SERVER_IMAGE_REPOSITORY}:{__version__}-{digest}"
 
 
 def build_project_image(
