@@ -57,7 +57,8 @@ e2e: install
 	$(BIN)/pytest tests/e2e $(E2E_CLUSTER) $(PYTEST_ARGS)
 
 ## Throughput, latency, start and memory against FastAPI, MLServer and a bare Starlette app
-## on the same core (writes benchmarks/results/; see docs/performance.md).
+## on the same core, and with shadow scoring at 10 % and 100 % (writes benchmarks/results/;
+## see docs/performance.md).
 bench: install
 	$(BIN)/python benchmarks/run.py
 

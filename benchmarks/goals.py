@@ -5,6 +5,9 @@ the same run (same machine, same cores, same minutes), or with the start/memory 
 script that only loads the pickle and answers one row). A goal whose inputs were not measured
 (a server or a concurrency level left out, MLServer not installed) is reported as such. The
 results are a report, never an assertion: ``run.py`` exits 0 either way.
+
+The shadow-scoring servers (``k8s-mlserve-shadow-*``) are k8s-mlserve with a challenger beside
+it, not peers: no goal reads them; ``report.py`` compares them with ``k8s-mlserve`` instead.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Reporting benchmark results: a Markdown document and a PNG chart."""
+"""Reporting benchmark results: a Markdown document and a PNG chart.
+
+The document has every server's table, the goals and, when shadow-scoring servers ran, the
+champion's latency with shadow scoring at 0 % (``k8s-mlserve``), 10 % and 100 %, with what each
+challenger scored.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from goals import Goal
-from servers import BASELINE, CEILING, MLSERVE, MLSERVE_SKLEARN, MLSERVER, SERVERS
+from servers import (
+    BASELINE,
+    CEILING,
+    MLSERVE,
+    MLSERVE_SHADOW_10,
+    MLSERVE_SHADOW_100,
+    MLSERVE_SKLEARN,
+    MLSERVER,
+    SERVERS,
+    SHADOW_RATES,
+)
 
 COLORS = {
     BASELINE: "#8c8c8c",
     MLSERVER: "#ff7f0e",
     MLSERVE_SKLEARN: "#9ecae1",
     MLSERVE: "#1f77b4",
+    MLSERVE_SHADOW_10: "#9e9ac8",
+    MLSERVE_SHADOW_100: "#54278f",
     CEILING: "#2ca02c",
 }
 REFERENCE_LABEL = "reference: joblib.load + one predict_proba"
@@ -81,13 +98,83 @@ def _verdict(goal: Goal) -> str:
     return {True: "met", False: "**missed**", None: "not measured"}[goal.met]
 
 
+def render_shadow(report: dict[str, Any]) -> str:
+    """The champion's latency with shadow scoring at 0, 10 and 100 %; empty without those runs.
+
+    Each level of a shadow-scoring server beside ``k8s-mlserve``'s (0 %) at that level, as
+    ratios; then what each challenger scored, dropped and failed on in each round.
+    """
+    servers = report["servers"]
+    shadowed = [name for name in SHADOW_RATES if name in servers]
+    if not shadowed:
+        return ""
+    rates = {MLSERVE: 0.0, **SHADOW_RATES}
+    compared = [name for name in (MLSERVE, *shadowed) if name in servers]
+    levels = {
+        name: {int(run["concurrency"]): run for run in servers[name]["runs"]} for name in compared
+    }
+    lines = [
+        "| shadow scoring | concurrency | req/s | p50 ms | p99 ms | req/s vs 0 % | p50 vs 0 % "
+        "| p99 vs 0 % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for level in sorted({level for runs in levels.values() for level in runs}):
+        zero = levels.get(MLSERVE, {}).get(level)
+        for name in compared:
+            run = levels[name].get(level)
+            if run is None:
+                continue
+            ratios = [_ratio(run, zero, key) for key in ("rps", "p50_ms", "p99_ms")]
+            lines.append(
+                f"| {rates[name] * 100:g} % ({name}) | {level} | {run['rps']:,.0f} | "
+                f"{run['p50_ms']:.1f} | {run['p99_ms']:.1f} | {' | '.join(ratios)} |"
+            )
+    lines += [
+        "",
+        "What the challenger did over each server's run (warm-ups included; rows answered: every "
+        "row the champion answered; dropped: the challenger's queue was full). The resident "
+        "memory after start of these servers is taken once their challenger is loaded too.",
+        "",
+    ]
+    for name in shadowed:
+        for number, counts in enumerate(servers[name].get("shadow", []), start=1):
+            lines.append(f"- {name}, round {number}: {_counts(counts)}")
+    return "\n".join(lines)
+
+
+def _ratio(run: dict[str, Any], zero: dict[str, Any] | None, key: str) -> str:
+    if zero is None or not zero[key]:
+        return "—"
+    return f"{float(run[key]) / float(zero[key]):.2f}×"
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    answered = int(counts["rows_answered"])
+    scored = int(counts["rows_scored"])
+    share = f" ({scored / answered * 100:.1f} %)" if answered else ""
+    text = (
+        f"{scored:,} of {answered:,} rows scored{share}, {counts['rows_dropped']:,} dropped, "
+        f"{counts['errors']:,} errors"
+    )
+    if counts["agreement"] is not None:
+        text += f"; agreement {counts['agreement']:.3f}"
+    if counts["challenger_p50_ms"] is not None:
+        text += (
+            f"; challenger {counts['challenger_p50_ms']:.2f} ms p50, "
+            f"{counts['challenger_p99_ms']:.2f} ms p99 per request"
+        )
+    return text
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """The whole report as a Markdown document: ``bench-<time>.md``."""
+    shadow = render_shadow(report)
     return (
         f"# k8s-mlserve benchmark, {report['created_at']}\n\n"
         "The diabetes random forest; every server pinned to the same core(s), one after the "
         "other, driven by the same closed-loop generator with the same rows.\n\n"
         f"{render_table(report)}\n"
+        + (f"\n## Champion latency with shadow scoring\n\n{shadow}\n" if shadow else "")
     )
 
 

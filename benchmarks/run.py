@@ -1,15 +1,18 @@
 """Benchmark k8s-mlserve against the servers a user would pick instead, on the same cores.
 
-Five servers serve the same diabetes random forest, one after the other, each pinned to the same
+Seven servers serve the same diabetes random forest, one after the other, each pinned to the same
 core(s) (see ``servers.py``): the usual FastAPI server (``baseline``), MLServer with adaptive
 batching (``mlserver``, installed on first use into a virtualenv of its own), ``k8s-mlserve serve``
-on scikit-learn (``k8s-mlserve-sklearn``) and with its defaults (``k8s-mlserve``), and a bare
-Starlette app that answers a constant (``ceiling``). The same closed-loop generator
-(``loadgen.py``, pinned to other cores) drives each at every concurrency level with the same rows.
-For each server it measures the time from process start to ready, the resident memory after
-start, and per level the requests per second, p50 and p99 latency, errors and the server's CPU
-time per request. A script that only loads the pickle and answers one row (``reference_load.py``)
-is the reference for start time and memory. ``goals.py`` says which goals the run met.
+on scikit-learn (``k8s-mlserve-sklearn``), with its defaults (``k8s-mlserve``) and with shadow
+scoring of 10 % and 100 % of the requests by a challenger (``k8s-mlserve-shadow-10`` and
+``-100``; see ``challenger.py``), and a bare Starlette app that answers a constant (``ceiling``).
+The same closed-loop generator (``loadgen.py``, pinned to other cores) drives each at every
+concurrency level with the same rows. For each server it measures the time from process start to
+ready, the resident memory after start, and per level the requests per second, p50 and p99
+latency, errors and the server's CPU time per request; for the shadow-scoring servers also what
+their challenger scored, dropped and failed on (``GET /shadow``). A script that only loads the
+pickle and answers one row (``reference_load.py``) is the reference for start time and memory.
+``goals.py`` says which goals the run met (on ``k8s-mlserve``, shadow scoring off).
 
 Results go to ``benchmarks/results/``: ``bench-<time>.json``, ``.md`` and ``.png`` (also copied
 to ``latest.*``). The numbers depend on the machine and on whatever else runs on it: the
@@ -18,7 +21,8 @@ machine's load average is recorded before each run.
 Usage::
 
     python benchmarks/run.py [--duration 10] [--concurrency 1 8 64] [--rounds 3] \\
-        [--servers baseline mlserver k8s-mlserve-sklearn k8s-mlserve ceiling]
+        [--servers baseline mlserver k8s-mlserve-sklearn k8s-mlserve k8s-mlserve-shadow-10 \\
+         k8s-mlserve-shadow-100 ceiling]
 """
 
 from __future__ import annotations
@@ -38,14 +42,15 @@ from typing import Any
 
 import httpx
 import mlserver_env
+from challenger import ensure_challenger, monitoring_headers, shadow_counts, wait_for_challenger
 from goals import check_goals
 from machine import cpu_seconds, describe_machine, status_kb
-from report import render_chart, render_markdown, render_table
+from report import render_chart, render_markdown, render_shadow, render_table
 from servers import (
-    MLSERVE,
-    MLSERVE_SKLEARN,
+    MLSERVE_SERVERS,
     MLSERVER,
     SERVERS,
+    SHADOW_RATES,
     BenchFiles,
     ServerSpec,
     build_spec,
@@ -96,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     output: Path = args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     data = _data_location(args.data)
-    registry = _model(output, data)
-    files = _files(output, registry, data)
     names: list[str] = list(dict.fromkeys(args.servers))
+    registry = _model(output, data)
+    if any(name in SHADOW_RATES for name in names):
+        ensure_challenger(registry, data)
+    files = _files(output, registry, data)
     mlserver: Path | None = None
     mlserver_requirements: list[str] = []
     if MLSERVER in names:
@@ -153,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(path, output / f"latest{path.suffix}")
     print()
     print(render_table(report))
+    shadow = render_shadow(report)
+    if shadow:
+        print(f"\n{shadow}")
     print(f"\nwrote {json_path}, {markdown_path.name} and {chart_path.name}")
     return 0
 
@@ -230,6 +240,8 @@ def _bench_server(
     print(f"\n== {spec.name}", flush=True)
     log_path = output / f"{spec.name}.log"
     url = f"http://127.0.0.1:{spec.port}"
+    monitoring = monitoring_headers(spec.env)
+    shadow: dict[str, Any] = {}
     with log_path.open("wb") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -241,6 +253,9 @@ def _bench_server(
         )
         try:
             startup = _wait_ready(process, url + spec.ready_path, started, log_path)
+            if spec.name in SHADOW_RATES:
+                # /ready answers before the challenger is loaded: every level must meet it.
+                wait_for_challenger(url, monitoring)
             rss = status_kb(process.pid, "VmRSS") / 1024
             print(f"ready after {startup:.2f}s, {rss:.0f} MiB resident", flush=True)
             _first_answer(spec, url)
@@ -253,17 +268,20 @@ def _bench_server(
                     f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}",
                     flush=True,
                 )
-            if spec.name in (MLSERVE, MLSERVE_SKLEARN):
-                _compute_drift(url)  # its libraries (SciPy) belong to a running server's memory
+            if spec.name in SHADOW_RATES:
+                shadow = {"shadow": shadow_counts(url, monitoring)}
+            if spec.name in MLSERVE_SERVERS:
+                # Its libraries (SciPy) belong to a running server's memory.
+                _compute_drift(url, monitoring)
             peak = status_kb(process.pid, "VmHWM") / 1024
         finally:
             _stop(process)
-    return {"startup_s": startup, "rss_mib": rss, "peak_rss_mib": peak, "runs": runs}
+    return {"startup_s": startup, "rss_mib": rss, "peak_rss_mib": peak, "runs": runs, **shadow}
 
 
-def _compute_drift(url: str) -> None:
+def _compute_drift(url: str, headers: dict[str, str]) -> None:
     """Have the server compare its window (full after the load) with the reference once."""
-    response = httpx.get(url + "/drift", timeout=60.0)
+    response = httpx.get(url + "/drift", headers=headers, timeout=60.0)
     verdict = response.json().get("verdict") if response.status_code == 200 else response.text
     print(f"drift computed: {response.status_code} {verdict}", flush=True)
 
@@ -303,7 +321,7 @@ def _best(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Per level the round with the most requests per second; the fastest start, least memory.
 
     On a machine shared with other work, the best of several rounds is the one least disturbed;
-    every round is kept in the results.
+    every round is kept in the results, and so is each round's shadow report.
     """
     levels = [r["concurrency"] for r in rounds[0]["runs"]]
     best_runs = [
@@ -316,6 +334,7 @@ def _best(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "peak_rss_mib": max(r["peak_rss_mib"] for r in rounds),
         "runs": best_runs,
         "rounds": rounds,
+        **({"shadow": [r["shadow"] for r in rounds]} if "shadow" in rounds[0] else {}),
     }
 
 

@@ -5,6 +5,10 @@
   virtualenv of its own (``mlserver_env.py``), sent Open Inference Protocol (V2) requests;
 - ``k8s-mlserve-sklearn``: ``k8s-mlserve serve`` with ``MLSERVE_MODEL__RUNTIME=sklearn``;
 - ``k8s-mlserve``: ``k8s-mlserve serve`` with its defaults (the compiled model);
+- ``k8s-mlserve-shadow-10`` and ``k8s-mlserve-shadow-100``: the same, with shadow scoring on:
+  the registry's ``challenger`` version (``MLSERVE_SHADOW__MODEL``) also scores 10 % or 100 % of
+  the requests (``MLSERVE_SHADOW__SAMPLE_RATE``), so that the champion's latency can be compared
+  with ``k8s-mlserve``'s, the 0 % case;
 - ``ceiling``: a bare Starlette app that parses the body and answers a constant
   (``ceiling_app.py``).
 
@@ -24,8 +28,24 @@ BASELINE = "baseline"
 MLSERVER = "mlserver"
 MLSERVE_SKLEARN = "k8s-mlserve-sklearn"
 MLSERVE = "k8s-mlserve"
+MLSERVE_SHADOW_10 = "k8s-mlserve-shadow-10"
+MLSERVE_SHADOW_100 = "k8s-mlserve-shadow-100"
 CEILING = "ceiling"
-SERVERS = (BASELINE, MLSERVER, MLSERVE_SKLEARN, MLSERVE, CEILING)
+SERVERS = (
+    BASELINE,
+    MLSERVER,
+    MLSERVE_SKLEARN,
+    MLSERVE,
+    MLSERVE_SHADOW_10,
+    MLSERVE_SHADOW_100,
+    CEILING,
+)
+SHADOW_RATES = {MLSERVE_SHADOW_10: 0.1, MLSERVE_SHADOW_100: 1.0}
+"""The shadow-scoring servers and the share of requests their challenger scores."""
+MLSERVE_SERVERS = (MLSERVE_SKLEARN, MLSERVE, *SHADOW_RATES)
+"""The servers that run ``k8s-mlserve serve``."""
+CHALLENGER_VERSION = "challenger"
+"""The registry version the shadow-scoring servers load as their challenger (never current)."""
 
 BENCH = Path(__file__).resolve().parent
 
@@ -48,7 +68,7 @@ class BenchFiles:
     """What the servers are built from: the model and the request bodies of each protocol."""
 
     registry: Path
-    """The diabetes registry directory (``current`` and ``versions/``)."""
+    """The diabetes registry directory (``current``, ``versions/``; the challenger among them)."""
     model_file: Path
     """The current bundle's ``model.joblib``."""
     bodies: Path
@@ -97,7 +117,7 @@ def build_spec(
         return ServerSpec(
             name, _uvicorn(module, port), env, port, "/health", "/predict", files.bodies
         )
-    if name in (MLSERVE, MLSERVE_SKLEARN):
+    if name in MLSERVE_SERVERS:
         env.update(
             {
                 "MLSERVE_MODEL__PATH": str(files.registry),
@@ -108,6 +128,12 @@ def build_spec(
         )
         if name == MLSERVE_SKLEARN:
             env["MLSERVE_MODEL__RUNTIME"] = "sklearn"
+        # The others must not inherit a challenger from the environment: k8s-mlserve is 0 %.
+        env.pop("MLSERVE_SHADOW__MODEL", None)
+        if name in SHADOW_RATES:
+            # A bare version name: that version of the registry MLSERVE_MODEL__PATH names.
+            env["MLSERVE_SHADOW__MODEL"] = CHALLENGER_VERSION
+            env["MLSERVE_SHADOW__SAMPLE_RATE"] = str(SHADOW_RATES[name])
         command = [sys.executable, "-m", "k8s_mlserve", "serve"]
         return ServerSpec(name, command, env, port, "/ready", "/predict", files.bodies)
     if name == MLSERVER:
