@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from k8s_mlserve.testing import wait_for
@@ -62,6 +63,12 @@ def _api_pod(stack: DeployedStack) -> dict[str, Any]:
     running = [p for p in pods if p["status"].get("phase") == "Running"]
     assert len(running) == 1, [p["metadata"]["name"] for p in pods]
     return running[0]
+
+
+def _one_api_pod_left(stack: DeployedStack) -> bool:
+    """Whether the API runs as one pod, not being deleted (a rollout has finished)."""
+    pods = stack.cluster.pods(stack.namespace, "app.kubernetes.io/component=api")
+    return len(pods) == 1 and "deletionTimestamp" not in pods[0]["metadata"]
 
 
 def _registry_cli(url: str, *args: str) -> str:
@@ -158,3 +165,98 @@ def test_predictions_continue_while_mlflow_is_down(mlflow_stack: DeployedStack) 
         assert version["version"] == "v2"
     finally:
         mlflow_stack.kubectl("scale", f"deployment/{service}", "--replicas", "1")
+
+
+def test_a_shadow_challenger_is_reported_judged_and_promoted_on_a_passing_verdict(
+    mlflow_stack: DeployedStack,
+) -> None:
+    """docs/releases.md's flow on the cluster: version 1 registered as @challenger, the spec's
+    shadow section applied, live traffic scored by both, ``/shadow`` and ``rollout analyze``
+    read through the API server, and ``promote --if-healthy`` moving @champion to it."""
+    from k8s_mlserve.manifests.spec_release import Analysis, Shadow
+    from k8s_mlserve.release import gates
+    from k8s_mlserve.release.live_metrics import analyze
+    from k8s_mlserve.release.rollout import connect
+    from k8s_mlserve.training.tracking import promote
+
+    service = _mlflow_deployment(mlflow_stack)
+    # The outage test before this one scales MLflow back up without waiting for it.
+    mlflow_stack.cluster.wait_for_rollout(service, mlflow_stack.namespace, timeout=300)
+    with mlflow_stack.cluster.port_forward(
+        f"svc/{service}", 5000, namespace=mlflow_stack.namespace
+    ) as forward:
+        _registry_cli(forward.url, "promote", "diabetes-model", "1", "--alias", "challenger")
+    mlflow_stack.spec = mlflow_stack.spec.model_copy(
+        update={
+            "shadow": Shadow(challenger="@challenger", sample_rate=1.0),
+            "analysis": Analysis(min_rows=40),
+        }
+    )
+    mlflow_stack.reapply()  # the ConfigMap changes: the API pod rolls
+    mlflow_stack.wait_for_rollouts()
+    wait_for(
+        lambda: _one_api_pod_left(mlflow_stack),
+        timeout=180,
+        what="the replaced API pod to be gone",
+        describe=mlflow_stack.diagnostics,
+    )
+    mlflow_stack.reconnect()  # the port-forward followed the replaced pod
+
+    def challenger_loaded() -> bool:
+        try:
+            report = mlflow_stack.client.get(
+                "/shadow", headers=mlflow_stack.monitoring_headers()
+            )
+        except httpx.TransportError:
+            mlflow_stack.reconnect()
+            return False
+        return bool(report.status_code == 200 and report.json()["challenger"])
+
+    wait_for(
+        challenger_loaded,
+        timeout=180,
+        what="the API to load @challenger beside @champion",
+        describe=mlflow_stack.diagnostics,
+    )
+    for _ in range(50):
+        answer = mlflow_stack.client.post("/predict", json=PATIENT, headers=mlflow_stack.headers())
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model_version"] == "v2", "the champion answers, never the challenger"
+
+    def report() -> dict[str, Any]:
+        answer = mlflow_stack.client.get("/shadow", headers=mlflow_stack.monitoring_headers())
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    wait_for(lambda: report()["rows_scored"] >= 50, timeout=120, what="50 rows shadow-scored")
+    shown = report()
+    assert (shown["champion"]["version"], shown["challenger"]["version"]) == ("v2", "v1"), shown
+    assert shown["errors"] == 0, shown
+    assert shown["agreement"] is not None, shown
+
+    kubeconfig = mlflow_stack.cluster.kubeconfig
+    cluster = connect(str(kubeconfig) if kubeconfig else None)
+    verdict = analyze(cluster, mlflow_stack.spec, kind="shadow")
+    assert verdict.challenger is not None, verdict.table()
+    assert verdict.challenger.version == "v1", verdict.table()
+    assert verdict.status == "pass", verdict.table()  # both versions: the same data and seed
+
+    with mlflow_stack.cluster.port_forward(
+        f"svc/{service}", 5000, namespace=mlflow_stack.namespace
+    ) as forward:
+        outcome = gates.promote_on(
+            verdict,
+            cluster,
+            mlflow_stack.spec,
+            move_alias=lambda name, version, alias: promote(
+                name, version, alias=alias, tracking_uri=forward.url
+            ),
+        )
+    assert outcome.changed, outcome.message
+    wait_for(
+        lambda: mlflow_stack.client.get("/version").json()["version"] == "v1",
+        timeout=120,
+        what="the API to follow @champion to the promoted challenger",
+        describe=mlflow_stack.diagnostics,
+    )
