@@ -37,6 +37,7 @@ from k8s_mlserve.testing.images import (
 from k8s_mlserve.testing.options import MlserveOptions
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack_images import stack_images
+from k8s_mlserve.training.examples import diabetes
 
 from ..browser import missing_tool
 
@@ -44,16 +45,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "diabetes" / "deploy.yaml"
 EXTRAS = "[mlflow,ui]"  # the API follows MLflow; the example has the web page
-ROW = {
-    "Pregnancies": 6,
-    "Glucose": 148,
-    "BloodPressure": 72,
-    "SkinThickness": 35,
-    "Insulin": 0,
-    "BMI": 33.6,
-    "DiabetesPedigreeFunction": 0.627,
-    "Age": 50,
-}
+ROW = diabetes.EXAMPLE_ROW
 
 
 def run(*argv: str, timeout: float = 300) -> str:

@@ -19,6 +19,7 @@ from .naming import labels, names
 from .pod import container_security, home_env, mlserve_mounts, pod_spec, resource_requirements
 from .spec import DeploymentSpec
 from .versions import api_version
+from .workload import cron_job
 
 SPEC_MOUNT: Final = "/etc/k8s-mlserve/analysis"
 SPEC_FILE: Final = "deploy.yaml"
@@ -114,25 +115,8 @@ def _cron_job(spec: DeploymentSpec) -> client.V1CronJob:
     pod.service_account_name = name
     pod.automount_service_account_token = True
     pod_labels = labels(spec, naming.ANALYSIS, version=spec.image.tag)
-    return client.V1CronJob(
-        api_version=api_version("CronJob", spec.kubernetes_version),
-        kind="CronJob",
-        metadata=client.V1ObjectMeta(name=name, namespace=spec.target_namespace, labels=pod_labels),
-        spec=client.V1CronJobSpec(
-            schedule=spec.analysis.schedule,
-            concurrency_policy="Forbid",
-            successful_jobs_history_limit=3,
-            failed_jobs_history_limit=3,
-            job_template=client.V1JobTemplateSpec(
-                metadata=client.V1ObjectMeta(labels=pod_labels),
-                spec=client.V1JobSpec(
-                    backoff_limit=0,
-                    template=client.V1PodTemplateSpec(
-                        metadata=client.V1ObjectMeta(labels=pod_labels), spec=pod
-                    ),
-                ),
-            ),
-        ),
+    return cron_job(
+        spec, name, pod_labels, pod, schedule=spec.analysis.schedule, backoff_limit=0
     )
 
 

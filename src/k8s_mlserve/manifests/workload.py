@@ -300,25 +300,44 @@ def build_drift_check(spec: DeploymentSpec) -> client.V1CronJob | None:
         resource_requirements(check.resources),
         mounts,
     )
+    return cron_job(
+        spec,
+        names(spec).drift_check,
+        pod_labels,
+        pod_spec(spec, [container], mounts, restart_policy="Never"),
+        schedule=check.schedule,
+        time_zone=check.time_zone,
+        backoff_limit=1,
+    )
+
+
+def cron_job(
+    spec: DeploymentSpec,
+    name: str,
+    pod_labels: dict[str, str],
+    pod: client.V1PodSpec,
+    *,
+    schedule: str,
+    backoff_limit: int,
+    time_zone: str | None = None,
+) -> client.V1CronJob:
+    """A CronJob of ``pod`` that never runs twice at once and keeps three Jobs of each outcome."""
     return client.V1CronJob(
         api_version=api_version("CronJob", spec.kubernetes_version),
         kind="CronJob",
-        metadata=client.V1ObjectMeta(
-            name=names(spec).drift_check, namespace=spec.target_namespace, labels=pod_labels
-        ),
+        metadata=client.V1ObjectMeta(name=name, namespace=spec.target_namespace, labels=pod_labels),
         spec=client.V1CronJobSpec(
-            schedule=check.schedule,
-            time_zone=check.time_zone,
+            schedule=schedule,
+            time_zone=time_zone,
             concurrency_policy="Forbid",
             successful_jobs_history_limit=3,
             failed_jobs_history_limit=3,
             job_template=client.V1JobTemplateSpec(
                 metadata=client.V1ObjectMeta(labels=pod_labels),
                 spec=client.V1JobSpec(
-                    backoff_limit=1,
+                    backoff_limit=backoff_limit,
                     template=client.V1PodTemplateSpec(
-                        metadata=client.V1ObjectMeta(labels=pod_labels),
-                        spec=pod_spec(spec, [container], mounts, restart_policy="Never"),
+                        metadata=client.V1ObjectMeta(labels=pod_labels), spec=pod
                     ),
                 ),
             ),
