@@ -70,6 +70,8 @@ class Edge:
         self.routes = routes
         self.state = state
         self._fresh = IdSequence()
+        # Only shadow scoring leaves work for after the answer: without it, no list per request.
+        self._after = state.shadow.enabled
         # The metric children by label values, looked up without prometheus_client's lock.
         self._counted: dict[tuple[str, str, int], Any] = {}
         self._timed: dict[str, Any] = {}
@@ -84,7 +86,7 @@ class Edge:
         scope.setdefault("state", {})["request_id"] = request_id
         scope[SCOPE_KEY] = self.state
         token = current_request_id.set(request_id)
-        later = after_response.begin()
+        later = after_response.begin() if self._after else None
         extra = [(_ID_HEADER, request_id.encode("ascii"))]
         status = 500
         answering = False
@@ -109,7 +111,8 @@ class Edge:
                 response = await _answer(Request(scope, receive), exc)
                 await response(scope, receive, edge_send)
         finally:
-            after_response.finish(later)  # the answer is sent: e.g. queue it for the challenger
+            if later is not None:  # the answer is sent: e.g. queue it for the challenger
+                after_response.finish(later)
             current_request_id.reset(token)
             self._record(scope, status, time.perf_counter() - started)
 

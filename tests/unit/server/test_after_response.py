@@ -56,7 +56,10 @@ def test_the_edge_runs_the_work_once_the_answer_is_sent() -> None:
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    state = cast(ServerState, SimpleNamespace(metrics=ServerMetrics(), shutting_down=False))
+    shadow = SimpleNamespace(enabled=True)  # the edge opens the list only for shadow scoring
+    state = cast(
+        ServerState, SimpleNamespace(metrics=ServerMetrics(), shutting_down=False, shadow=shadow)
+    )
     edge = Edge(endpoint, routes={}, state=state)
     scope: Scope = {"type": "http", "method": "GET", "path": "/", "headers": []}
     asyncio.run(edge(scope, receive, send))
