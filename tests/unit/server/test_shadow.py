@@ -100,6 +100,16 @@ def wait_for_report(app: InProcessApp, rows: int, field: str = "rows_scored") ->
     raise AssertionError(f"{field} never reached {rows}: {body}")
 
 
+def wait_for_challenger(app: InProcessApp) -> None:
+    """The challenger loads after the champion: requests answered before it are not sampled."""
+    for _ in range(2000):  # a generous deadline; the load decides
+        body = report(app)
+        if body["challenger"] is not None:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the challenger never loaded: {body}")
+
+
 def samples(app: InProcessApp) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = app.get("/metrics", headers=monitoring()).text
     return {
@@ -137,6 +147,7 @@ def test_the_challenger_scores_answered_requests(
         shadow={"sample_rate": 1.0, "queue_size": 50, "model": "c1-reference"},
         request_log={"dir": str(tmp_path)},
     )
+    wait_for_challenger(app)
     ids = []
     for row in ROWS:
         response = app.post("/predict", json=row, headers=key())
@@ -215,6 +226,7 @@ def test_a_failing_challenger_counts_errors_and_the_champion_answers(
     app = start(
         apps, toy_bundle, failing, shadow={"sample_rate": 1.0}, model={"runtime": "sklearn"}
     )
+    wait_for_challenger(app)
     for row in ROWS:
         assert app.post("/predict", json=row, headers=key()).status_code == 200
     body = wait_for_report(app, len(ROWS), "errors")
