@@ -30,7 +30,9 @@ def register(subparsers: Any) -> None:
 
     promoting = actions.add_parser("promote", help="point an alias at a version")
     promoting.add_argument("name", help="registered model name, e.g. diabetes-model")
-    promoting.add_argument("version", help="version number, e.g. 3")
+    promoting.add_argument(
+        "version", help="version number, e.g. 3, or latest for the newest registered version"
+    )
     promoting.add_argument("--alias", default="champion", help="alias to move (default: champion)")
     promoting.set_defaults(handler=run_promote)
 
@@ -59,10 +61,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    from ..training.tracking import promote
+    from ..training.tracking import newest_version, promote
 
-    previous = promote(args.name, args.version, alias=args.alias, tracking_uri=_tracking_uri(args))
-    number = args.version.removeprefix("v")
+    uri = _tracking_uri(args)
+    version = newest_version(args.name, tracking_uri=uri) if args.version == "latest" else args.version
+    previous = promote(args.name, version, alias=args.alias, tracking_uri=uri)
+    number = version.removeprefix("v")
     was = f" (was version {previous})" if previous and previous != number else ""
     print(f"{args.name} version {number} is now @{args.alias}{was}")
     sys.stdout.flush()

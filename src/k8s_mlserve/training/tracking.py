@@ -221,6 +221,17 @@ def list_versions(
     return summaries
 
 
+def newest_version(name: str, *, tracking_uri: str) -> str:
+    """The number of the newest registered version of ``name`` (e.g. the one just trained)."""
+    client = _client(tracking_uri)
+    with _mlflow_errors(f"find the newest version of {name} at {tracking_uri}"):
+        quoted = name.replace("'", "\\'")
+        numbers = [int(mv.version) for mv in client.search_model_versions(f"name='{quoted}'")]
+    if not numbers:
+        raise ConfigurationError(f"{name} has no registered version at {tracking_uri}")
+    return str(max(numbers))
+
+
 def promote(name: str, version: str, *, alias: str = CHAMPION, tracking_uri: str) -> str | None:
     """Point ``alias`` of ``name`` at ``version`` (``3`` or ``v3``); return the previous holder.
 

@@ -135,7 +135,10 @@ def test_a_version_that_does_not_beat_the_champion_is_challenger_until_forced(
 
 
 def test_a_promotion_is_followed_under_load_without_a_failed_request(
-    tracking: MlflowServer, serve: Callable[..., ServerProcess], tmp_path: Path
+    tracking: MlflowServer,
+    serve: Callable[..., ServerProcess],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     name = "iris-rollout"
     first = log_and_register(
@@ -151,7 +154,9 @@ def test_a_promotion_is_followed_under_load_without_a_failed_request(
     stream = RequestStream(server).start()
     try:
         stream.wait_for_answers(50)
-        assert main(["registry", "--tracking-uri", tracking.url, "promote", name, "2"]) == 0
+        # latest: the newest registered version, the one just trained
+        assert main(["registry", "--tracking-uri", tracking.url, "promote", name, "latest"]) == 0
+        assert "version 2 is now @champion (was version 1)" in capsys.readouterr().out
         wait_for(
             lambda: server.client.get("/version").json()["version"] == "v2",
             timeout=30,
