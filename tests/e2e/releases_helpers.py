@@ -25,14 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from k8s_mlserve.manifests import naming
 from k8s_mlserve.manifests.contract import GID, UID
+from k8s_mlserve.model.schema import InputSchema
 from k8s_mlserve.release.checks import pod_is_ready, rollout_problem
 from k8s_mlserve.testing import StopWaiting, wait_for
 from k8s_mlserve.testing.specs import api_service, read_spec_data, service_port
 from k8s_mlserve.testing.stack import DeployedStack
+from k8s_mlserve.training.bundle import write_bundle
 from k8s_mlserve.training.examples import iris
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +87,48 @@ def train_versions(stack: DeployedStack, algorithms: Mapping[str, str], timeout:
         stack.cluster.wait_for_job(train["metadata"]["name"], stack.namespace, timeout=timeout)
 
 
+def broken_iris_bundle(path: Path, version: str) -> Path:
+    """An iris bundle that loads and warms up, then answers the clients' row with a 500.
+
+    Its first steps take the log of each feature's distance above its training mean: defined on
+    the warm-up row (the midpoints of the training ranges, all above the means), NaN for the
+    setosa every client sends, which the logistic regression behind them refuses. Only
+    scikit-learn and numpy objects, so the server image unpickles it as it is.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    trained = iris.train("logreg")
+    frame = trained.train_frame
+    center = StandardScaler(with_std=False).fit(frame)
+    classifier = LogisticRegression(max_iter=500).fit(
+        np.log(np.abs(center.transform(frame)) + 1.0), trained.model.predict(frame)
+    )
+    model = Pipeline(
+        [("center", center), ("log", FunctionTransformer(np.log)), ("classify", classifier)]
+    )
+    model.predict_proba(pd.DataFrame([InputSchema.infer(frame).example_row()]))  # warms up
+    try:
+        with np.errstate(invalid="ignore"):  # the log of a negative number is the point
+            model.predict_proba(pd.DataFrame([iris.EXAMPLE_ROW]))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("the broken iris model answered the clients' row")
+    return write_bundle(
+        path,
+        model,
+        frame,
+        name=iris.NAME,
+        version=version,
+        algorithm="broken",
+        response=trained.response,
+        reference=False,
+        onnx=False,
+    )
+
+
 # Pods and release commands --------------------------------------------------------------------
 
 
@@ -109,8 +155,9 @@ def settle(stack: DeployedStack, timeout: float = 300.0) -> None:
     )
 
 
-def rollout(stack: DeployedStack, action: str, *args: str) -> str:
-    """``k8s-mlserve rollout ACTION`` on the stack's spec as deployed; returns what it printed."""
+def rollout(stack: DeployedStack, action: str, *args: str, exit_code: int = 0) -> str:
+    """``k8s-mlserve rollout ACTION`` on the stack's spec as deployed; returns what it printed
+    once it exited with ``exit_code`` (a gated command exits 1 on a failing verdict)."""
     spec = stack.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
     with tempfile.TemporaryDirectory(prefix="release-spec-") as tmp:
         path = Path(tmp) / f"{stack.name}.yaml"
@@ -120,9 +167,9 @@ def rollout(stack: DeployedStack, action: str, *args: str) -> str:
         if stack.cluster.context:
             command += ["--context", stack.cluster.context]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    if result.returncode != 0:
+    if result.returncode != exit_code:
         raise AssertionError(
-            f"k8s-mlserve rollout {action} exited with {result.returncode}:\n"
+            f"k8s-mlserve rollout {action} exited with {result.returncode}, not {exit_code}:\n"
             f"{result.stdout}{result.stderr}"
         )
     return result.stdout

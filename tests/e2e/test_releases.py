@@ -13,16 +13,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 
 from .conftest import SMALL
+from .page_shell import PageShell, page_commands, page_environment
 from .releases_helpers import (
     ServiceTraffic,
+    broken_iris_bundle,
     cut_over,
     failures,
     iris_spec,
@@ -35,6 +39,8 @@ from .releases_helpers import (
 )
 
 ALGORITHMS = {"v1": "rf", "v2": "svm", "v3": "logreg"}
+RELEASES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "releases.md"
+CANARY_SECTION = "Canary: the new version takes a share of the traffic"
 SWITCH_LAG = 5.0  # seconds a Service change may take to reach kube-proxy's rules
 
 
@@ -136,26 +142,35 @@ def test_blue_green_switches_every_request_at_once(mlserve_deploy: StackDeployer
         _switch(stack, traffic, "green", "v1", "v3")
 
 
-def _canary_at_25(deployer: StackDeployer, stack: DeployedStack, traffic: ServiceTraffic) -> None:
-    """Apply the spec with the canary at 25 %: 3 stable pods on v1 and 1 canary pod on v2
-    (whatever a promote or an abort did before), and check both serve."""
-    deployer.update(stack, {"strategy": {"percent": 25}})
+def _canary_at_25(
+    deployer: StackDeployer, stack: DeployedStack, traffic: ServiceTraffic, version: str = "v2"
+) -> None:
+    """Apply the spec with the canary at 25 %: 3 stable pods on v1 and 1 canary pod on
+    ``version`` (whatever a promote or an abort did before), and check both serve."""
+    deployer.update(stack, {"strategy": {"percent": 25, "canary": {"model_version": version}}})
     settle(stack)
     names = stack.deployments()
     assert [_replicas(stack, name) for name in names] == [1, 3], names  # canary, stable
-    assert set(traffic.served(40)) == {"v1", "v2"}
+    if version == "v2":
+        assert set(traffic.served(40)) == {"v1", "v2"}
 
 
 class TestCanary:
-    """A canary at 25 % takes its share of the requests; aborted, then started over and
-    promoted."""
+    """A canary at 25 % takes its share of the requests; aborted; a broken version refused and
+    aborted on its numbers; then v2 promoted on a passing verdict."""
 
     @pytest.fixture(scope="class")
     @classmethod
     def stack(cls, mlserve_deploy: StackDeployer) -> Iterator[DeployedStack]:
-        # The canary starts at 0 % (no pod) and takes its share once v2 is trained.
+        # The canary starts at 0 % (no pod) and takes its share once v2 is trained. About 50 of
+        # 200 requests reach it: the verdict wants 25. The latency check is loose: a handful of
+        # canary answers on a busy machine make a noisy p99; the 5xx ratio decides here.
         strategy = {"type": "canary", "percent": 0, "canary": {"model_version": "v2"}}
-        overrides = _overrides(model={"version": "v1"}, api={"replicas": 4})
+        overrides = _overrides(
+            model={"version": "v1"},
+            api={"replicas": 4},
+            analysis={"min_rows": 25, "max_p99_ratio": 4.0},
+        )
         with iris_stack(mlserve_deploy, strategy, overrides) as stack:
             yield stack
 
@@ -193,15 +208,74 @@ class TestCanary:
         assert traffic.served(40) == {"v1": 40}
         assert traffic.model() == ("v1", "rf")
 
-    def test_promote_moves_every_request_to_the_canary(
-        self, mlserve_deploy: StackDeployer, stack: DeployedStack, traffic: ServiceTraffic
+    def test_a_broken_canary_is_refused_and_aborted_on_its_numbers(
+        self,
+        mlserve_deploy: StackDeployer,
+        stack: DeployedStack,
+        traffic: ServiceTraffic,
+        tmp_path: Path,
     ) -> None:
+        stack.push(broken_iris_bundle(tmp_path / "v4", "v4"), version="v4")
+        _canary_at_25(mlserve_deploy, stack, traffic, version="v4")
+        answers = traffic.send(200)
+        broken = failures(answers)
+        assert {a.status for a in broken} == {500}, summary(answers)
+        assert {a.version for a in answers if a.ok} == {"v1"}, summary(answers)
+        share = 100 * len(broken) / len(answers)
+        assert 15 <= share <= 35, f"the canary failed {share:.1f} %\n{summary(answers)}"
+
+        refused = rollout(stack, "promote", "--if-healthy", exit_code=1)
+        assert "canary 5xx ratio" in refused, refused
+        assert "not promoting: the canary verdict is fail" in refused, refused
+        assert _replicas(stack, f"{stack.name}-canary") == 1
+        assert _replicas(stack, f"{stack.name}-stable") == 3
+
+        aborted = rollout(stack, "abort", "--if-unhealthy", exit_code=1)
+        assert "the canary verdict failed" in aborted, aborted
+        assert "scaled to 0" in aborted, aborted
+        settle(stack)
+        assert _replicas(stack, f"{stack.name}-canary") == 0
+        assert traffic.served(40) == {"v1": 40}
+
+    def test_the_releases_page_promotes_a_healthy_canary(
+        self,
+        mlserve_deploy: StackDeployer,
+        stack: DeployedStack,
+        traffic: ServiceTraffic,
+        tmp_path: Path,
+    ) -> None:
+        """docs/releases.md's canary section, command by command, with v2 as the canary: the
+        page's ``examples/churn/deploy.yaml`` is this stack's spec, written under that name."""
         _canary_at_25(mlserve_deploy, stack, traffic)
-        with traffic.steady() as recording:
-            message = rollout(stack, "promote")
+        commands = page_commands(RELEASES_PAGE, CANARY_SECTION)
+        spec_file = tmp_path / "examples" / "churn" / "deploy.yaml"
+        spec_file.parent.mkdir(parents=True)
+        spec = stack.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        spec_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+        steps = iter(commands)
+        with PageShell(tmp_path, page_environment(stack, tmp_path)) as shell:
+
+            def run(expected: str, exit_code: int = 0) -> str:
+                command = next(steps)
+                assert command.startswith(expected), (expected, command)
+                return shell.run(command, exit_code=exit_code)
+
+            run("k8s-mlserve apply examples/churn/deploy.yaml --wait")  # as deployed: no change
             settle(stack)
-            recording.more(50)
+            answers = traffic.send(200)
+            assert not failures(answers), summary(answers)
+            verdict = run("k8s-mlserve rollout analyze")
+            assert "verdict: pass" in verdict, verdict
+            with traffic.steady() as recording:
+                message = run("k8s-mlserve rollout promote examples/churn/deploy.yaml --if-healthy")
+                settle(stack)
+                recording.more(50)
+            # promoted: no canary pod is left to judge, so nothing is aborted
+            left = run("k8s-mlserve rollout abort", exit_code=2)
+        assert shell.ran == commands, "every command of the section ran"
+        assert "not aborting: the canary verdict is insufficient" in left, left
         answers = recording.answers
+        assert "the canary verdict passed" in message, message
         assert "scaled to 0" in message, message
         assert not failures(answers), summary(answers)
         assert {a.version for a in answers[-50:]} == {"v2"}, summary(answers)

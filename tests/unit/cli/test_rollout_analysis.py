@@ -177,3 +177,12 @@ def test_every_command_of_the_releases_page_parses() -> None:
     parser = build_parser()
     for argv in commands:
         parser.parse_args(argv)  # exits (SystemExit) on an unknown command or option
+    # e2e runs these sections command by command (test_mlflow.py, test_releases.py): commands
+    # elsewhere on the page would run in no test
+    with_commands = [
+        section.partition("\n")[0] for section in page.split("\n## ") if "```sh\n" in section
+    ]
+    assert with_commands == [
+        "Shadow: train, register as challenger, score live traffic, promote",
+        "Canary: the new version takes a share of the traffic",
+    ]
