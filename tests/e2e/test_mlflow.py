@@ -1,9 +1,11 @@
 """MLflow in the cluster: PostgreSQL + MLflow from the generated stack, a training Job that
-registers a version as @champion, the API following the alias, and serving through an outage."""
+registers a version as @champion, the API following the alias, serving through an outage, and
+docs/releases.md's shadow flow run as written."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.specs import deep_merge
@@ -19,8 +22,11 @@ from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 from k8s_mlserve.training.examples import diabetes
 
 from .conftest import SMALL
+from .page_shell import PageShell, page_commands, page_environment
 
 PATIENT = diabetes.EXAMPLE_ROW
+RELEASES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "releases.md"
+SHADOW_SECTION = "Shadow: train, register as challenger, score live traffic, promote"
 
 
 @pytest.fixture(scope="module")
@@ -167,96 +173,114 @@ def test_predictions_continue_while_mlflow_is_down(mlflow_stack: DeployedStack) 
         mlflow_stack.kubectl("scale", f"deployment/{service}", "--replicas", "1")
 
 
-def test_a_shadow_challenger_is_reported_judged_and_promoted_on_a_passing_verdict(
-    mlflow_stack: DeployedStack,
+def test_the_shadow_flow_of_the_releases_page_runs_as_written(
+    mlflow_stack: DeployedStack, tmp_path: Path
 ) -> None:
-    """docs/releases.md's flow on the cluster: version 1 registered as @challenger, the spec's
-    shadow section applied, live traffic scored by both, ``/shadow`` and ``rollout analyze``
-    read through the API server, and ``promote --if-healthy`` moving @champion to it."""
-    from k8s_mlserve.manifests.spec_release import Analysis, Shadow
-    from k8s_mlserve.release import gates
-    from k8s_mlserve.release.live_metrics import analyze
-    from k8s_mlserve.release.rollout import connect
-    from k8s_mlserve.training.tracking import promote
+    """docs/releases.md's shadow section, command by command, against this stack: a version
+    trained and registered as @challenger, the spec's shadow section applied, live traffic
+    scored by both, ``rollout analyze`` passing and ``promote --if-healthy`` moving @champion.
 
+    The page's ``examples/diabetes/deploy.yaml`` is the stack's spec, written under that name in
+    the page's working directory, and its namespace the stack's. Between commands the test
+    sends the traffic the page says to let flow, and checks what each command did.
+    """
+    commands = page_commands(RELEASES_PAGE, SHADOW_SECTION)
+    namespace = mlflow_stack.namespace
     service = _mlflow_deployment(mlflow_stack)
+    assert commands[0] == f"kubectl -n diabetes port-forward svc/{service} 5000:5000 &", commands
+    spec_file = tmp_path / "examples" / "diabetes" / "deploy.yaml"
+    spec_file.parent.mkdir(parents=True)
+    spec = mlflow_stack.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    assert not {"shadow", "analysis"} & set(spec), "the page adds these sections"
+    spec_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     # The outage test before this one scales MLflow back up without waiting for it.
-    mlflow_stack.cluster.wait_for_rollout(service, mlflow_stack.namespace, timeout=300)
-    with mlflow_stack.cluster.port_forward(
-        f"svc/{service}", 5000, namespace=mlflow_stack.namespace
-    ) as forward:
-        _registry_cli(forward.url, "promote", "diabetes-model", "1", "--alias", "challenger")
-    mlflow_stack.spec = mlflow_stack.spec.model_copy(
-        update={
-            "shadow": Shadow(challenger="@challenger", sample_rate=1.0),
-            "analysis": Analysis(min_rows=40),
-        }
-    )
-    mlflow_stack.reapply()  # the ConfigMap changes: the API pod rolls
-    mlflow_stack.wait_for_rollouts()
-    wait_for(
-        lambda: _one_api_pod_left(mlflow_stack),
-        timeout=180,
-        what="the replaced API pod to be gone",
-        describe=mlflow_stack.diagnostics,
-    )
-    mlflow_stack.reconnect()  # the port-forward followed the replaced pod
+    mlflow_stack.cluster.wait_for_rollout(service, namespace, timeout=300)
+    steps = iter(commands)
+    ran: list[str] = []
 
-    def challenger_loaded() -> bool:
-        try:
-            report = mlflow_stack.client.get(
-                "/shadow", headers=mlflow_stack.monitoring_headers()
-            )
-        except httpx.TransportError:
-            mlflow_stack.reconnect()
-            return False
-        return bool(report.status_code == 200 and report.json()["challenger"])
+    def run(expected: str, exit_code: int = 0) -> str:
+        command = next(steps)
+        assert command.split("\n")[0].startswith(expected), (expected, command)
+        ran.append(command)
+        return shell.run(command.replace(" -n diabetes ", f" -n {namespace} "), exit_code=exit_code)
 
-    wait_for(
-        challenger_loaded,
-        timeout=180,
-        what="the API to load @challenger beside @champion",
-        describe=mlflow_stack.diagnostics,
-    )
-    for _ in range(50):
-        answer = mlflow_stack.client.post("/predict", json=PATIENT, headers=mlflow_stack.headers())
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["model_version"] == "v2", "the champion answers, never the challenger"
-
-    def report() -> dict[str, Any]:
-        answer = mlflow_stack.client.get("/shadow", headers=mlflow_stack.monitoring_headers())
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
-
-    wait_for(lambda: report()["rows_scored"] >= 50, timeout=120, what="50 rows shadow-scored")
-    shown = report()
-    assert (shown["champion"]["version"], shown["challenger"]["version"]) == ("v2", "v1"), shown
-    assert shown["errors"] == 0, shown
-    assert shown["agreement"] is not None, shown
-
-    kubeconfig = mlflow_stack.cluster.kubeconfig
-    cluster = connect(str(kubeconfig) if kubeconfig else None)
-    verdict = analyze(cluster, mlflow_stack.spec, kind="shadow")
-    assert verdict.challenger is not None, verdict.table()
-    assert verdict.challenger.version == "v1", verdict.table()
-    assert verdict.status == "pass", verdict.table()  # both versions: the same data and seed
-
-    with mlflow_stack.cluster.port_forward(
-        f"svc/{service}", 5000, namespace=mlflow_stack.namespace
-    ) as forward:
-        outcome = gates.promote_on(
-            verdict,
-            cluster,
-            mlflow_stack.spec,
-            move_alias=lambda name, version, alias: promote(
-                name, version, alias=alias, tracking_uri=forward.url
-            ),
+    with PageShell(tmp_path, page_environment(mlflow_stack, tmp_path)) as shell:
+        run("kubectl -n diabetes port-forward")
+        wait_for(lambda: _listening(5000), timeout=60, what="the page's port-forward to MLflow")
+        run("export MLFLOW_TRACKING_URI=")
+        trained = run("k8s-mlserve train diabetes")
+        # the same data and seed as @champion: it does not beat it, so it is the challenger
+        assert "registered diabetes-model version 3 in MLflow" in trained, trained
+        assert "as @challenger" in trained, trained
+        listing = run("k8s-mlserve registry list")
+        assert [line.split()[:2] for line in listing.splitlines()[1:]] == [
+            ["3", "@challenger"],
+            ["2", "@champion"],
+            ["1", "-"],
+        ], listing
+        promoted = run("k8s-mlserve registry promote diabetes-model latest --alias challenger")
+        assert "diabetes-model version 3 is now @challenger" in promoted, promoted
+        run("cp examples/diabetes/deploy.yaml diabetes-shadow.yaml")
+        run("cat >> diabetes-shadow.yaml")
+        run("k8s-mlserve apply diabetes-shadow.yaml --wait")  # the ConfigMap changed: pods roll
+        wait_for(
+            lambda: _one_api_pod_left(mlflow_stack),
+            timeout=180,
+            what="the replaced API pod to be gone",
+            describe=mlflow_stack.diagnostics,
         )
-    assert outcome.changed, outcome.message
+        mlflow_stack.reconnect()  # the port-forward followed the replaced pod
+        wait_for(
+            lambda: _shadow(mlflow_stack)["challenger"] is not None,
+            timeout=180,
+            what="the API to load @challenger beside @champion",
+            describe=mlflow_stack.diagnostics,
+        )
+        assert mlflow_stack.client.get("/version").json()["version"] == "v2"
+
+        # Let traffic flow: the page's min_rows (200) at its sample_rate (0.5).
+        sent = 0
+        while _shadow(mlflow_stack)["rows_scored"] < 200:
+            assert sent < 2000, _shadow(mlflow_stack)
+            for _ in range(100):
+                answer = mlflow_stack.client.post(
+                    "/predict", json=PATIENT, headers=mlflow_stack.headers()
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["model_version"] == "v2", "the champion answers, alone"
+            sent += 100
+        report = _shadow(mlflow_stack)
+        assert (report["champion"]["version"], report["challenger"]["version"]) == ("v2", "v3")
+        assert report["errors"] == 0, report
+        assert report["agreement"] >= 0.95, report  # the same data and seed as the champion
+        assert 0 < report["rows_scored"] < sent, "a share of the requests is scored"
+
+        verdict = run("k8s-mlserve rollout analyze diabetes-shadow.yaml")
+        assert "challenger diabetes-model version v3 against champion" in verdict, verdict
+        assert "verdict: pass" in verdict, verdict
+        moved = run("k8s-mlserve rollout promote diabetes-shadow.yaml --if-healthy")
+        assert "verdict: pass" in moved, moved
+        assert "diabetes-model version v3 is now @champion (was version 2)" in moved, moved
+    assert ran == commands, "every command of the section ran"
     wait_for(
-        lambda: mlflow_stack.client.get("/version").json()["version"] == "v1",
+        lambda: mlflow_stack.client.get("/version").json()["version"] == "v3",
         timeout=120,
         what="the API to follow @champion to the promoted challenger",
         describe=mlflow_stack.diagnostics,
     )
+
+
+def _shadow(stack: DeployedStack) -> dict[str, Any]:
+    try:
+        answer = stack.client.get("/shadow", headers=stack.monitoring_headers())
+    except httpx.TransportError:
+        stack.reconnect()
+        answer = stack.client.get("/shadow", headers=stack.monitoring_headers())
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
