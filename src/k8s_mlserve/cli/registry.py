@@ -64,7 +64,9 @@ def run_promote(args: argparse.Namespace) -> int:
     from ..training.tracking import newest_version, promote
 
     uri = _tracking_uri(args)
-    version = newest_version(args.name, tracking_uri=uri) if args.version == "latest" else args.version
+    version = args.version
+    if version == "latest":
+        version = newest_version(args.name, tracking_uri=uri)
     previous = promote(args.name, version, alias=args.alias, tracking_uri=uri)
     number = version.removeprefix("v")
     was = f" (was version {previous})" if previous and previous != number else ""
