@@ -1,10 +1,10 @@
 """A docs page's commands, run one at a time as a user types them into one terminal.
 
 ``page_commands`` reads the ``sh`` blocks under a heading of a page into commands (a heredoc stays
-with the command that reads it). ``PageShell`` runs them with bash, each in the state the ones
-before left: exported variables and the working directory carry over, and a job started with
-``&`` (a port-forward) keeps running until ``close``. Between two commands a test sends traffic,
-waits, or checks what the last one did.
+with the command that reads it). ``PageShell`` runs them in order with bash, each in the state
+the ones before left: exported variables and the working directory carry over, and a job started
+with ``&`` (a port-forward) keeps running until ``close``. Between two commands a test sends
+traffic, waits, or checks what the last one printed; ``left`` is what it has not run yet.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -56,28 +56,47 @@ def page_commands(page: Path, heading: str) -> list[str]:
 
 
 class PageShell:
-    """Runs commands one at a time in ``cwd``, as one terminal session would."""
+    """Runs a page's ``commands`` in order in ``cwd``, as one terminal session would, each with
+    the ``substitutions`` (page text -> this test's) applied."""
 
-    def __init__(self, cwd: Path, env: Mapping[str, str], timeout: float = 900.0) -> None:
+    def __init__(
+        self,
+        commands: Sequence[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        *,
+        substitutions: Mapping[str, str] | None = None,
+        timeout: float = 900.0,
+    ) -> None:
+        self.left = list(commands)
         self.cwd = cwd
         self.env = dict(env)
+        self.substitutions = dict(substitutions or {})
         self.timeout = timeout
-        self.ran: list[str] = []
         self._scratch = Path(tempfile.mkdtemp(prefix="page-shell-"))
         self._state = self._scratch / "state"
         self._groups: list[int] = []
 
-    def run(self, command: str, *, exit_code: int = 0) -> str:
-        """Run ``command``; return what it printed (stdout and stderr) once it exited with
-        ``exit_code``."""
+    def next(self, expected: str, *, exit_code: int = 0) -> str:
+        """Run the page's next command, which starts with ``expected``; return what it printed
+        once it exited with ``exit_code``."""
+        assert self.left, f"the page has no command left for {expected!r}"
+        command = self.left.pop(0)
+        assert command.startswith(expected), (expected, command)
+        for page, ours in self.substitutions.items():
+            command = command.replace(page, ours)
+        return self._run(command, exit_code)
+
+    def _run(self, command: str, exit_code: int) -> str:
         script = (
             f"{command}\n"
             "status=$?\n"
             f'{{ pwd; env -0; }} > "${STATE}" 2>/dev/null\n'
             'exit "$status"\n'
         )
-        log = self._scratch / f"output-{len(self.ran)}"
-        with log.open("w", encoding="utf-8") as out:  # a file: background jobs may write on
+        # a file of its own: the background jobs of earlier commands write on into theirs
+        log = self._scratch / f"output-{len(self._groups)}"
+        with log.open("w", encoding="utf-8") as out:
             process = subprocess.Popen(
                 ["bash", "-c", script],
                 cwd=self.cwd,
@@ -94,7 +113,6 @@ class PageShell:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         output = log.read_text(encoding="utf-8", errors="replace")
-        self.ran.append(command)
         if process.returncode != exit_code:
             raise AssertionError(
                 f"{command!r} exited with {process.returncode}, not {exit_code}:\n{output}"

@@ -27,7 +27,6 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from k8s_mlserve.manifests import naming
 from k8s_mlserve.manifests.contract import GID, UID
@@ -158,10 +157,8 @@ def settle(stack: DeployedStack, timeout: float = 300.0) -> None:
 def rollout(stack: DeployedStack, action: str, *args: str, exit_code: int = 0) -> str:
     """``k8s-mlserve rollout ACTION`` on the stack's spec as deployed; returns what it printed
     once it exited with ``exit_code`` (a gated command exits 1 on a failing verdict)."""
-    spec = stack.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
     with tempfile.TemporaryDirectory(prefix="release-spec-") as tmp:
-        path = Path(tmp) / f"{stack.name}.yaml"
-        path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+        path = stack.write_spec(Path(tmp) / f"{stack.name}.yaml")
         command = [sys.executable, "-m", "k8s_mlserve", "rollout", action, str(path), *args]
         command += ["--kubeconfig", str(stack.cluster.kubeconfig)]
         if stack.cluster.context:

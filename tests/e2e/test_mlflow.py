@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from k8s_mlserve.testing import wait_for
 from k8s_mlserve.testing.specs import deep_merge
@@ -188,41 +187,36 @@ def test_the_shadow_flow_of_the_releases_page_runs_as_written(
     namespace = mlflow_stack.namespace
     service = _mlflow_deployment(mlflow_stack)
     assert commands[0] == f"kubectl -n diabetes port-forward svc/{service} 5000:5000 &", commands
-    spec_file = tmp_path / "examples" / "diabetes" / "deploy.yaml"
-    spec_file.parent.mkdir(parents=True)
-    spec = mlflow_stack.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
-    assert not {"shadow", "analysis"} & set(spec), "the page adds these sections"
-    spec_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    assert not {"shadow", "analysis"} & mlflow_stack.spec.model_fields_set, "the page adds them"
+    mlflow_stack.write_spec(tmp_path / "examples" / "diabetes" / "deploy.yaml")
     # The outage test before this one scales MLflow back up without waiting for it.
     mlflow_stack.cluster.wait_for_rollout(service, namespace, timeout=300)
-    steps = iter(commands)
-    ran: list[str] = []
-
-    def run(expected: str, exit_code: int = 0) -> str:
-        command = next(steps)
-        assert command.split("\n")[0].startswith(expected), (expected, command)
-        ran.append(command)
-        return shell.run(command.replace(" -n diabetes ", f" -n {namespace} "), exit_code=exit_code)
-
-    with PageShell(tmp_path, page_environment(mlflow_stack, tmp_path)) as shell:
-        run("kubectl -n diabetes port-forward")
+    shell = PageShell(
+        commands,
+        tmp_path,
+        page_environment(mlflow_stack, tmp_path),
+        substitutions={" -n diabetes ": f" -n {namespace} "},
+    )
+    with shell:
+        shell.next("kubectl -n diabetes port-forward")
         wait_for(lambda: _listening(5000), timeout=60, what="the page's port-forward to MLflow")
-        run("export MLFLOW_TRACKING_URI=")
-        trained = run("k8s-mlserve train diabetes")
+        shell.next("export MLFLOW_TRACKING_URI=")
+        trained = shell.next("k8s-mlserve train diabetes")
         # the same data and seed as @champion: it does not beat it, so it is the challenger
         assert "registered diabetes-model version 3 in MLflow" in trained, trained
         assert "as @challenger" in trained, trained
-        listing = run("k8s-mlserve registry list")
+        listing = shell.next("k8s-mlserve registry list")
         assert [line.split()[:2] for line in listing.splitlines()[1:]] == [
             ["3", "@challenger"],
             ["2", "@champion"],
             ["1", "-"],
         ], listing
-        promoted = run("k8s-mlserve registry promote diabetes-model latest --alias challenger")
+        promoted = shell.next("k8s-mlserve registry promote diabetes-model latest")
         assert "diabetes-model version 3 is now @challenger" in promoted, promoted
-        run("cp examples/diabetes/deploy.yaml diabetes-shadow.yaml")
-        run("cat >> diabetes-shadow.yaml")
-        run("k8s-mlserve apply diabetes-shadow.yaml --wait")  # the ConfigMap changed: pods roll
+        shell.next("cp examples/diabetes/deploy.yaml diabetes-shadow.yaml")
+        shell.next("cat >> diabetes-shadow.yaml")
+        # the ConfigMap changes: the API pod rolls and loads the challenger
+        shell.next("k8s-mlserve apply diabetes-shadow.yaml --wait")
         wait_for(
             lambda: _one_api_pod_left(mlflow_stack),
             timeout=180,
@@ -255,13 +249,13 @@ def test_the_shadow_flow_of_the_releases_page_runs_as_written(
         assert report["agreement"] >= 0.95, report  # the same data and seed as the champion
         assert 0 < report["rows_scored"] < sent, "a share of the requests is scored"
 
-        verdict = run("k8s-mlserve rollout analyze diabetes-shadow.yaml")
+        verdict = shell.next("k8s-mlserve rollout analyze diabetes-shadow.yaml")
         assert "challenger diabetes-model version v3 against champion" in verdict, verdict
         assert "verdict: pass" in verdict, verdict
-        moved = run("k8s-mlserve rollout promote diabetes-shadow.yaml --if-healthy")
+        moved = shell.next("k8s-mlserve rollout promote diabetes-shadow.yaml --if-healthy")
         assert "verdict: pass" in moved, moved
         assert "diabetes-model version v3 is now @champion (was version 2)" in moved, moved
-    assert ran == commands, "every command of the section ran"
+    assert shell.left == [], "every command of the section ran"
     wait_for(
         lambda: mlflow_stack.client.get("/version").json()["version"] == "v3",
         timeout=120,

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from k8s_mlserve.testing.specs import deep_merge
 from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
@@ -25,6 +24,7 @@ from k8s_mlserve.testing.stack import DeployedStack, StackDeployer
 from .conftest import SMALL
 from .page_shell import PageShell, page_commands, page_environment
 from .releases_helpers import (
+    Answer,
     ServiceTraffic,
     broken_iris_bundle,
     cut_over,
@@ -155,6 +155,19 @@ def _canary_at_25(
         assert set(traffic.served(40)) == {"v1", "v2"}
 
 
+def _all_on_stable(
+    stack: DeployedStack, traffic: ServiceTraffic, answers: list[Answer], version: str
+) -> None:
+    """After a promote or an abort: no request failed during it, the last 50 and 40 more are
+    all ``version``, and the stable Deployment runs all 4 pods."""
+    assert not failures(answers), summary(answers)
+    assert {a.version for a in answers[-50:]} == {version}, summary(answers)
+    assert _replicas(stack, f"{stack.name}-stable") == 4
+    assert _replicas(stack, f"{stack.name}-canary") == 0
+    assert traffic.served(40) == {version: 40}
+    assert traffic.model() == (version, ALGORITHMS[version])
+
+
 class TestCanary:
     """A canary at 25 % takes its share of the requests; aborted; a broken version refused and
     aborted on its numbers; then v2 promoted on a passing verdict."""
@@ -201,12 +214,7 @@ class TestCanary:
             recording.more(50)
         answers = recording.answers
         assert "scaled to 0" in message, message
-        assert not failures(answers), summary(answers)
-        assert {a.version for a in answers[-50:]} == {"v1"}, summary(answers)
-        assert _replicas(stack, f"{stack.name}-stable") == 4
-        assert _replicas(stack, f"{stack.name}-canary") == 0
-        assert traffic.served(40) == {"v1": 40}
-        assert traffic.model() == ("v1", "rf")
+        _all_on_stable(stack, traffic, answers, "v1")
 
     def test_a_broken_canary_is_refused_and_aborted_on_its_numbers(
         self,
@@ -247,39 +255,24 @@ class TestCanary:
         """docs/releases.md's canary section, command by command, with v2 as the canary: the
         page's ``examples/churn/deploy.yaml`` is this stack's spec, written under that name."""
         _canary_at_25(mlserve_deploy, stack, traffic)
+        stack.write_spec(tmp_path / "examples" / "churn" / "deploy.yaml")
         commands = page_commands(RELEASES_PAGE, CANARY_SECTION)
-        spec_file = tmp_path / "examples" / "churn" / "deploy.yaml"
-        spec_file.parent.mkdir(parents=True)
-        spec = stack.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
-        spec_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-        steps = iter(commands)
-        with PageShell(tmp_path, page_environment(stack, tmp_path)) as shell:
-
-            def run(expected: str, exit_code: int = 0) -> str:
-                command = next(steps)
-                assert command.startswith(expected), (expected, command)
-                return shell.run(command, exit_code=exit_code)
-
-            run("k8s-mlserve apply examples/churn/deploy.yaml --wait")  # as deployed: no change
+        with PageShell(commands, tmp_path, page_environment(stack, tmp_path)) as shell:
+            shell.next("k8s-mlserve apply examples/churn/deploy.yaml --wait")  # no change
             settle(stack)
             answers = traffic.send(200)
             assert not failures(answers), summary(answers)
-            verdict = run("k8s-mlserve rollout analyze")
+            verdict = shell.next("k8s-mlserve rollout analyze")
             assert "verdict: pass" in verdict, verdict
             with traffic.steady() as recording:
-                message = run("k8s-mlserve rollout promote examples/churn/deploy.yaml --if-healthy")
+                message = shell.next("k8s-mlserve rollout promote")
                 settle(stack)
                 recording.more(50)
             # promoted: no canary pod is left to judge, so nothing is aborted
-            left = run("k8s-mlserve rollout abort", exit_code=2)
-        assert shell.ran == commands, "every command of the section ran"
+            left = shell.next("k8s-mlserve rollout abort", exit_code=2)
+        assert shell.left == [], "every command of the section ran"
         assert "not aborting: the canary verdict is insufficient" in left, left
         answers = recording.answers
         assert "the canary verdict passed" in message, message
         assert "scaled to 0" in message, message
-        assert not failures(answers), summary(answers)
-        assert {a.version for a in answers[-50:]} == {"v2"}, summary(answers)
-        assert _replicas(stack, f"{stack.name}-stable") == 4
-        assert _replicas(stack, f"{stack.name}-canary") == 0
-        assert traffic.served(40) == {"v2": 40}
-        assert traffic.model() == ("v2", "svm")
+        _all_on_stable(stack, traffic, answers, "v2")

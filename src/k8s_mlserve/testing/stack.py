@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from ..kube.claims import copy_to_claim
 from ..kube.cluster import Cluster
@@ -128,6 +129,14 @@ class DeployedStack:
     def reconnect(self, timeout: float = 60.0) -> None:
         """Port-forward again, on the same local port (after the pod behind it went away)."""
         self.forward.restart(timeout=timeout)
+
+    def write_spec(self, path: Path) -> Path:
+        """Write the spec as deployed (namespace, image and overrides included) to ``path`` as
+        YAML, for the ``k8s-mlserve`` commands a user would run on this stack; returns ``path``."""
+        data = self.spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
 
     def push(self, bundle: Path, *, version: str | None = None) -> str:
         """Publish ``bundle`` into the models claim as a new version (``k8s-mlserve push``);

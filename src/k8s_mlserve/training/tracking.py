@@ -198,10 +198,8 @@ def list_versions(
         aliases: dict[str, list[str]] = {}
         for alias, version in (registered.aliases or {}).items():
             aliases.setdefault(str(version), []).append(alias)
-        quoted = name.replace("'", "\\'")
-        versions = client.search_model_versions(f"name='{quoted}'")
         summaries = []
-        for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        for mv in _newest_first(client, name):
             score = None
             if mv.run_id:
                 score = client.get_run(mv.run_id).data.metrics.get(metric)
@@ -225,11 +223,10 @@ def newest_version(name: str, *, tracking_uri: str) -> str:
     """The number of the newest registered version of ``name`` (e.g. the one just trained)."""
     client = _client(tracking_uri)
     with _mlflow_errors(f"find the newest version of {name} at {tracking_uri}"):
-        quoted = name.replace("'", "\\'")
-        numbers = [int(mv.version) for mv in client.search_model_versions(f"name='{quoted}'")]
-    if not numbers:
+        versions = _newest_first(client, name)
+    if not versions:
         raise ConfigurationError(f"{name} has no registered version at {tracking_uri}")
-    return str(max(numbers))
+    return str(versions[0].version)
 
 
 def promote(name: str, version: str, *, alias: str = CHAMPION, tracking_uri: str) -> str | None:
@@ -257,6 +254,13 @@ def _client(tracking_uri: str) -> MlflowClient:
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def _newest_first(client: MlflowClient, name: str) -> list[Any]:
+    """The registered versions of ``name``, newest first."""
+    quoted = name.replace("'", "\\'")
+    versions = client.search_model_versions(f"name='{quoted}'")
+    return sorted(versions, key=lambda v: int(v.version), reverse=True)
 
 
 def _holder(client: MlflowClient, name: str, alias: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,23 +91,25 @@ def report(app: InProcessApp) -> dict[str, Any]:
     return body
 
 
-def wait_for_report(app: InProcessApp, rows: int, field: str = "rows_scored") -> dict[str, Any]:
-    for _ in range(2000):  # a generous deadline; the count decides
+def wait_until(
+    app: InProcessApp, holds: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    """The first ``/shadow`` report for which ``holds``; a generous deadline, the report decides."""
+    for _ in range(2000):
         body = report(app)
-        if body[field] >= rows:
+        if holds(body):
             return body
         time.sleep(0.01)
-    raise AssertionError(f"{field} never reached {rows}: {body}")
+    raise AssertionError(f"{what} never happened: {body}")
+
+
+def wait_for_report(app: InProcessApp, rows: int, field: str = "rows_scored") -> dict[str, Any]:
+    return wait_until(app, lambda body: body[field] >= rows, f"{field} reaching {rows}")
 
 
 def wait_for_challenger(app: InProcessApp) -> None:
     """The challenger loads after the champion: requests answered before it are not sampled."""
-    for _ in range(2000):  # a generous deadline; the load decides
-        body = report(app)
-        if body["challenger"] is not None:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"the challenger never loaded: {body}")
+    wait_until(app, lambda body: body["challenger"] is not None, "the challenger loading")
 
 
 def samples(app: InProcessApp) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -244,11 +246,7 @@ def test_a_challenger_with_another_schema_is_refused_and_the_champion_serves(
         metadata=challenger_bundle.metadata.model_copy(update={"input_schema": other}),
     )
     app = start(apps, toy_bundle, refused, shadow={"sample_rate": 1.0})
-    for _ in range(2000):
-        body = report(app)
-        if body["challenger_error"]:
-            break
-        time.sleep(0.01)
+    body = wait_until(app, lambda body: bool(body["challenger_error"]), "the refusal")
     assert body["challenger"] is None
     assert "cannot score the requests of champion version v1" in body["challenger_error"]
     assert "features are in a different order" in body["challenger_error"]
