@@ -177,11 +177,12 @@ class BatchingSettings(BaseModel):
     max_wait_ms: float = Field(
         2.0, ge=0, description="longest a queued row waits for company; 0 disables waiting"
     )
-    inline_rows: int = Field(
-        0,
+    inline_rows: int | None = Field(
+        None,
         ge=0,
         description="model calls of at most this many rows run on the event loop instead of "
-        "the worker thread (compiled models only); 0: always the worker thread",
+        "the worker thread (compiled models only); unset: chosen at load, as many rows as a "
+        "timed call answers within 1 ms; 0: always the worker thread",
     )
 
 

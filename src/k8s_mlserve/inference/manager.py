@@ -33,6 +33,7 @@ from ..model.bundle import Bundle
 from ..settings import Settings
 from ..sources import ModelSource
 from .batching import MicroBatcher
+from .placement import Placement, choose_placement
 from .predictor import Predictions, Predictor, Row
 
 log = logging.getLogger("k8s_mlserve.inference")
@@ -48,6 +49,7 @@ class LoadedModel:
     predictor: Predictor
     batcher: MicroBatcher[Row, Predictions]
     source: str
+    placement: Placement = field(default_factory=lambda: Placement(0, "not chosen"))
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -244,18 +246,26 @@ class ModelManager:
                 predictor.runtime_reason,
             )
         await self._in_thread(predictor.warm_up)
-        await self._in_thread(_freeze_heap)
         batching = self.settings.batching
+        placement: Placement = await self._in_thread(
+            lambda: choose_placement(predictor, batching.inline_rows, batching.max_batch_size)
+        )
+        log.info(
+            "version %s: calls of up to %d rows run on the event loop: %s",
+            bundle.metadata.version,
+            placement.inline_rows,
+            placement.reason,
+        )
+        await self._in_thread(_freeze_heap)
         batcher: MicroBatcher[Row, Predictions] = MicroBatcher(
             predictor.predict,
             max_batch_size=batching.max_batch_size,
             max_wait_ms=batching.max_wait_ms,
             executor=self.executor,
             on_call=self._batch_done,
-            # Only a compiled model is cheap enough to call on the event loop.
-            inline_rows=batching.inline_rows if predictor.runtime.name == "onnx" else 0,
+            inline_rows=placement.inline_rows,
         )
-        return LoadedModel(predictor=predictor, batcher=batcher, source=source)
+        return LoadedModel(predictor=predictor, batcher=batcher, source=source, placement=placement)
 
     def _check(self, bundle: Bundle) -> None:
         for check in self.checks:

@@ -368,3 +368,26 @@ def test_a_request_for_a_model_replaced_meanwhile_is_asked_again_not_failed(
         assert (await manager.predict([ROW])).model.version == "v2"
 
     run(test, source)
+
+
+def test_a_compiled_model_is_timed_at_load_to_place_its_calls(bundles: dict[str, Bundle]) -> None:
+    async def placements(settings: Settings) -> LoadedModel:
+        manager = ModelManager([FakeSource(bundles["v1"])], settings)
+        await manager.initial_load()
+        await manager.close()
+        assert manager.current is not None
+        return manager.current
+
+    timed = asyncio.run(placements(SETTINGS))
+    assert timed.predictor.runtime.name == "onnx"
+    assert timed.placement.reason.startswith("a call of 64 rows took")
+    assert 0 <= timed.placement.inline_rows <= 64
+
+    on_thread = SETTINGS.model_copy(
+        update={"batching": SETTINGS.batching.model_copy(update={"inline_rows": 0})}
+    )
+    placed = asyncio.run(placements(on_thread))
+    assert (placed.placement.inline_rows, placed.placement.reason) == (
+        0,
+        "set by batching.inline_rows",
+    )
