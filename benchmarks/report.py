@@ -22,6 +22,7 @@ from servers import (
     SERVERS,
     SHADOW_RATES,
 )
+from steadiness import SLOW
 
 COLORS = {
     BASELINE: "#8c8c8c",
@@ -92,6 +93,17 @@ def render_table(report: dict[str, Any]) -> str:
         f"{report['pinning']['client'] or 'any'}; {report['duration_s']:g} s per level after "
         f"{report['warmup_s']:g} s of warm-up; load average before the runs {load_range}.",
     ]
+    steadiness = report.get("steadiness")
+    if steadiness:
+        shares = ", ".join(f"{m['slow_window_share']:.0%}" for m in steadiness)
+        worst = max(m["worst_window_ratio"] for m in steadiness)
+        lines += [
+            "",
+            f"Steadiness of the servers' core before each round (`steadiness.py`, "
+            f"{steadiness[0]['seconds']:g} s of fixed work): slow spells, 100 ms windows at "
+            f"{SLOW:g}× the median chunk time or more, in {shares} of the windows; the worst "
+            f"window {worst:.1f}×. A slow spell lengthens every request answered during it.",
+        ]
     goals = [Goal(**goal) for goal in report.get("goals", [])]
     if goals:
         lines += ["", "Goals:", ""]

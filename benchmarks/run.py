@@ -12,7 +12,9 @@ ready, the resident memory after start, and per level the requests per second, p
 latency, errors and the server's CPU time per request; for the shadow-scoring servers also what
 their challenger scored, dropped and failed on (``GET /shadow``). A script that only loads the
 pickle and answers one row (``reference_load.py``) is the reference for start time and memory.
-``goals.py`` says which goals the run met (on ``k8s-mlserve``, shadow scoring off).
+Before each round ``steadiness.py`` measures how steadily the servers' core runs (slow spells of
+a virtual machine's core lengthen every request answered during them). ``goals.py`` says which
+goals the run met (on ``k8s-mlserve``, shadow scoring off).
 
 Results go to ``benchmarks/results/``: ``bench-<time>.json``, ``.md`` and ``.png`` (also copied
 to ``latest.*``). The numbers depend on the machine and on whatever else runs on it: the
@@ -56,6 +58,7 @@ from servers import (
     build_spec,
     v2_body,
 )
+from steadiness import SLOW as SLOW_WINDOW
 
 from k8s_mlserve.model.bundle import METADATA_FILE, MODEL_FILE
 from k8s_mlserve.model.registry import resolve_bundle_path
@@ -124,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     references: list[dict[str, float]] = []
+    steadiness: list[dict[str, float]] = []
     for number in range(args.rounds):
         if args.rounds > 1:
             print(f"\n-- round {number + 1} of {args.rounds}", flush=True)
+        steadiness.append(_steadiness(pinning))
         references.append(_reference(files, pinning, output))
         for name in names:
             spec = build_spec(name, files, [free_port(), free_port()], mlserver)
@@ -146,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "mlserver_requirements": mlserver_requirements if mlserver else None,
         "reference": {**reference, "rounds": references},
+        "steadiness": steadiness,
         "servers": results,
         "goals": [asdict(goal) for goal in check_goals(results, reference)],
     }
@@ -292,6 +298,20 @@ def _first_answer(spec: ServerSpec, url: str) -> None:
     response = httpx.post(url + spec.predict_path, json=body, timeout=10.0)
     answer = response.text if len(response.text) <= 200 else response.text[:200] + "..."
     print(f"answer to the first body: {response.status_code} {answer}", flush=True)
+
+
+def _steadiness(pinning: Pinning) -> dict[str, float]:
+    """How steadily the servers' core runs now (``steadiness.py``, pinned like the servers)."""
+    command = [*pinning.prefix(pinning.server), sys.executable, str(BENCH / "steadiness.py")]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    measured: dict[str, float] = json.loads(result.stdout)
+    print(
+        f"\nsteadiness of the servers' core: {measured['slow_window_share']:.0%} of 100 ms "
+        f"windows slow (>= {SLOW_WINDOW:g}x the median), the worst "
+        f"{measured['worst_window_ratio']:.1f}x",
+        flush=True,
+    )
+    return measured
 
 
 def _reference(files: BenchFiles, pinning: Pinning, output: Path) -> dict[str, float]:
